@@ -1,0 +1,66 @@
+# The two README commands: `make run` (synth + local endpoint) and `make test`.
+# Every target sets up what it needs first, so both work on a fresh machine.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_VERSION_CHECK := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup run synth serve package train test lint bench cost rehearse clean
+
+setup: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(CHECKOV_VENV)/.installed:
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
+package: setup
+	$(PY) -m cdk_app package
+
+synth: setup
+	npx cdk synth --no-notices --quiet
+
+serve: setup
+	$(PY) -m cdk_app serve
+
+run: synth serve
+
+train: setup
+	$(PY) -m cdk_app train
+
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+test: setup $(CHECKOV_VENV)/.installed lint
+	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m cdk_app bench
+
+cost: setup
+	$(PY) -m cdk_app cost
+
+rehearse: setup
+	$(PY) -m cdk_app rehearse
+
+clean:
+	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Tooling around the Velib' forecaster: configuration, training, packaging, serving, CLI."""

@@ -1,0 +1,1 @@
+"""CDK stacks for the Velib' serverless endpoint."""
