@@ -21,15 +21,15 @@ def scaler_to_feature_scaler(scaler: Any, feature_names: Sequence[str] | None = 
     """Express StandardScaler, MinMaxScaler or RobustScaler as (x - mean) / scale."""
     kind = type(scaler).__name__
     if kind == "StandardScaler":
-        count = len(scaler.scale_) if scaler.scale_ is not None else len(scaler.mean_)
-        mean = scaler.mean_ if scaler.mean_ is not None else np.zeros(count)
-        scale = scaler.scale_ if scaler.scale_ is not None else np.ones(count)
+        count = int(scaler.n_features_in_)
+        mean = scaler.mean_ if scaler.with_mean else np.zeros(count)
+        scale = scaler.scale_ if scaler.with_std else np.ones(count)
     elif kind == "MinMaxScaler":
         mean, scale = -scaler.min_ / scaler.scale_, 1.0 / scaler.scale_
     elif kind == "RobustScaler":
-        count = len(scaler.scale_) if scaler.scale_ is not None else len(scaler.center_)
-        mean = scaler.center_ if scaler.center_ is not None else np.zeros(count)
-        scale = scaler.scale_ if scaler.scale_ is not None else np.ones(count)
+        count = int(scaler.n_features_in_)
+        mean = scaler.center_ if scaler.with_centering else np.zeros(count)
+        scale = scaler.scale_ if scaler.with_scaling else np.ones(count)
     else:
         raise ValueError(f"unsupported scaler {kind}; use StandardScaler, MinMaxScaler or RobustScaler")
     names = list(feature_names) if feature_names else [str(n) for n in getattr(scaler, "feature_names_in_", [])]

@@ -120,7 +120,8 @@ class FeatureScaler:
                 "mean": list(self.mean), "scale": list(self.scale)}
 
     def transform(self, values: np.ndarray) -> np.ndarray:
-        return (values - np.asarray(self.mean, dtype=np.float32)) / np.asarray(self.scale, dtype=np.float32)
+        """In float64: coordinates vary in the fourth decimal, which float32 would blur."""
+        return (values.astype(np.float64) - np.asarray(self.mean)) / np.asarray(self.scale)
 
 
 @dataclass(frozen=True)
@@ -288,12 +289,16 @@ class _Errors:
 
     def __init__(self) -> None:
         self.items: list[str] = []
+        self.count = 0
 
     def add(self, field: str, problem: str) -> None:
-        if len(self.items) < MAX_REPORTED_ERRORS:
+        self.count += 1
+        if self.count <= MAX_REPORTED_ERRORS:
             self.items.append(f"{field}: {problem}")
 
     def raise_if_any(self) -> None:
+        if self.count > MAX_REPORTED_ERRORS:
+            self.items.append(f"... and {self.count - MAX_REPORTED_ERRORS} more")
         if self.items:
             raise InvalidInputError("; ".join(self.items))
 
@@ -336,13 +341,13 @@ def _validate_station(item: Any, prefix: str, errors: _Errors) -> StationRequest
     if not isinstance(item, dict):
         errors.add(prefix.rstrip(".") or "request body", f"must be a JSON object, got {_describe(item)}")
         return None
-    before = len(errors.items)
+    before = errors.count
     for name in sorted(set(item) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS)):
         errors.add(prefix + name, f"unknown field; allowed fields are {', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)}")
     for name in REQUIRED_FIELDS:
         if name not in item:
             errors.add(prefix + name, "is required")
-    if len(errors.items) > before:
+    if errors.count > before:
         return None
 
     code = item["station_code"]
@@ -367,7 +372,7 @@ def _validate_station(item: Any, prefix: str, errors: _Errors) -> StationRequest
     if "is_weekend" in item and type(weekend) is not bool:
         errors.add(prefix + "is_weekend", f"must be true or false, got {_describe(weekend)}")
     history = _history_values(item["historical_bikes"], prefix + "historical_bikes", errors)
-    if len(errors.items) > before:
+    if errors.count > before:
         return None
     assert hour is not None and day is not None and capacity is not None and history is not None
     assert latitude is not None and longitude is not None
@@ -453,7 +458,7 @@ def build_features(history: np.ndarray, hour: np.ndarray, day_of_week: np.ndarra
     over = history > cap
     occupancy = np.minimum(impute_history(history), cap) / cap
     sequence = np.stack([occupancy, missing.astype(np.float64)], axis=2).astype(np.float32)
-    static = scaler.transform(np.stack([capacity, latitude, longitude], axis=1).astype(np.float32))
+    static = scaler.transform(np.stack([capacity, latitude, longitude], axis=1))
     time = time_features(hour, day_of_week, is_weekend).astype(np.float32)
     return Features(
         history=torch.from_numpy(sequence),
