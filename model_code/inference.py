@@ -17,7 +17,7 @@ from model_utils import (
     Features,
     InvalidInputError,
     ModelBundle,
-    StationRequest,
+    StationBatch,
     load_model_artifacts,
     parse_json,
     postprocess_output,
@@ -32,10 +32,9 @@ JSON = "application/json"
 
 @dataclass(frozen=True)
 class ParsedRequest:
-    """What input_fn hands on: the requests, their shape, and when handling began."""
+    """What input_fn hands on: the validated requests, and when handling began."""
 
-    requests: list[StationRequest]
-    is_batch: bool
+    batch: StationBatch
     started: float
 
 
@@ -75,14 +74,14 @@ def input_fn(input_data: str | bytes, content_type: str | None) -> ParsedRequest
     except json.JSONDecodeError as exc:
         raise GenericInferenceToolkitError(400, f"request body: not valid JSON ({exc})") from None
     try:
-        requests, is_batch = validate_input(payload)
+        batch = validate_input(payload)
     except InvalidInputError as exc:
         raise GenericInferenceToolkitError(400, str(exc)) from None
-    return ParsedRequest(requests, is_batch, started)
+    return ParsedRequest(batch, started)
 
 
 def predict_fn(parsed: ParsedRequest, model: ModelBundle) -> Prediction:
-    features = preprocess_input(parsed.requests, model)
+    features = preprocess_input(parsed.batch, model)
     return Prediction(parsed, features, predict_occupancy(model.model, features), model.version)
 
 
@@ -90,6 +89,7 @@ def output_fn(prediction: Prediction, accept: str | None) -> tuple[str, str]:
     if _media_type(accept) not in (None, JSON, "*/*"):
         raise GenericInferenceToolkitError(406, f"accept '{accept}' is not supported; accept {JSON}")
     elapsed_ms = (time.perf_counter() - prediction.parsed.started) * 1000.0
-    results: Any = postprocess_output(prediction.occupancy, prediction.parsed.requests, prediction.features,
-                                      prediction.version, elapsed_ms)
-    return json.dumps(results if prediction.parsed.is_batch else results[0]), JSON
+    batch = prediction.parsed.batch
+    results: Any = postprocess_output(prediction.occupancy, batch, prediction.features, prediction.version,
+                                      elapsed_ms)
+    return json.dumps(results if batch.is_batch else results[0]), JSON

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,20 +150,6 @@ class ModelBundle:
 
 
 @dataclass(frozen=True)
-class StationRequest:
-    """One validated request; `history` holds NaN where the client sent null."""
-
-    station_code: str
-    history: np.ndarray
-    hour: int
-    day_of_week: int
-    is_weekend: bool
-    capacity: int
-    latitude: float
-    longitude: float
-
-
-@dataclass(frozen=True)
 class Features:
     """Model inputs for a batch, plus what the response must tell the client about them."""
 
@@ -257,6 +243,12 @@ class _NonFinite:
         return self.literal
 
 
+_ABSENT = object()
+_ALL_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS)
+_REQUIRED = frozenset(REQUIRED_FIELDS)
+_HISTORY_TYPES = frozenset({int, float, type(None)})
+
+
 def parse_json(text: str) -> Any:
     """json.loads, but NaN/Infinity literals become markers that validation rejects by field."""
     return json.loads(text, parse_constant=_NonFinite)
@@ -272,10 +264,6 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _is_number(value: Any) -> bool:
-    return type(value) is int or (type(value) is float and math.isfinite(value))
-
-
 def _as_int(value: Any, low: int, high: int) -> int | None:
     if type(value) is float and value.is_integer():
         value = int(value)
@@ -284,36 +272,56 @@ def _as_int(value: Any, low: int, high: int) -> int | None:
     return None
 
 
+def _as_number(value: Any, low: float, high: float) -> float | None:
+    if (type(value) is int or type(value) is float) and low <= value <= high:
+        return float(value)  # NaN fails the comparison above; +-inf fails the range
+    return None
+
+
 class _Errors:
-    """Collects field errors so one 400 lists every problem (up to a bound), not only the first."""
+    """Collects field errors so one 400 lists every problem, in request order, up to a bound."""
 
-    def __init__(self) -> None:
-        self.items: list[str] = []
-        self.count = 0
+    def __init__(self, is_batch: bool) -> None:
+        self.is_batch = is_batch
+        self.found: list[tuple[int, int, str]] = []
 
-    def add(self, field: str, problem: str) -> None:
-        self.count += 1
-        if self.count <= MAX_REPORTED_ERRORS:
-            self.items.append(f"{field}: {problem}")
+    def field(self, row: int, name: str) -> str:
+        return f"instances[{row}].{name}" if self.is_batch else name
+
+    def add(self, row: int, name: str, problem: str) -> None:
+        self.found.append((row, len(self.found), f"{self.field(row, name)}: {problem}"))
 
     def raise_if_any(self) -> None:
-        if self.count > MAX_REPORTED_ERRORS:
-            self.items.append(f"... and {self.count - MAX_REPORTED_ERRORS} more")
-        if self.items:
-            raise InvalidInputError("; ".join(self.items))
+        if not self.found:
+            return
+        ordered = [text for _, _, text in sorted(self.found)]
+        shown = ordered[:MAX_REPORTED_ERRORS]
+        if len(ordered) > MAX_REPORTED_ERRORS:
+            shown.append(f"... and {len(ordered) - MAX_REPORTED_ERRORS} more")
+        raise InvalidInputError("; ".join(shown))
 
 
-def validate_input(payload: Any) -> tuple[list[StationRequest], bool]:
-    """Check a decoded JSON body; return the requests and whether it was a batch."""
+@dataclass(frozen=True)
+class StationBatch:
+    """Validated requests as columns, so one station and 2,000 take the same vectorised path."""
+
+    station_code: list[str]
+    history: np.ndarray  # (n, 24) float64, NaN where the client sent null
+    hour: np.ndarray
+    day_of_week: np.ndarray
+    is_weekend: np.ndarray
+    capacity: np.ndarray
+    latitude: np.ndarray
+    longitude: np.ndarray
+    is_batch: bool
+
+
+def validate_input(payload: Any) -> StationBatch:
+    """Check a decoded JSON body, a single request or {"instances": [...]}, field by field."""
     if not isinstance(payload, dict):
         raise InvalidInputError(f"request body: must be a JSON object, got {_describe(payload)}")
     if "instances" not in payload:
-        errors = _Errors()
-        request = _validate_station(payload, "", errors)
-        _check_histories([request] if request else [], [""], errors)
-        errors.raise_if_any()
-        assert request is not None
-        return [request], False
+        return _validate_rows([payload], is_batch=False)
     extra = sorted(set(payload) - {"instances"})
     if extra:
         raise InvalidInputError(f"{extra[0]}: a batch body holds only 'instances'")
@@ -323,106 +331,135 @@ def validate_input(payload: Any) -> tuple[list[StationRequest], bool]:
     if len(instances) > MAX_BATCH:
         raise InvalidInputError(f"instances: at most {MAX_BATCH} requests per call, got {len(instances)}; "
                                 "split the batch")
-    errors = _Errors()
-    requests: list[StationRequest] = []
-    prefixes: list[str] = []
-    for i, item in enumerate(instances):
-        prefix = f"instances[{i}]."
-        request = _validate_station(item, prefix, errors)
-        if request is not None:
-            requests.append(request)
-            prefixes.append(prefix)
-    _check_histories(requests, prefixes, errors)
+    return _validate_rows(instances, is_batch=True)
+
+
+def _validate_rows(items: list[Any], is_batch: bool) -> StationBatch:
+    errors = _Errors(is_batch)
+    rows = [i for i, item in enumerate(items) if _has_fields(item, i, errors)]
+    objects = [items[i] for i in rows]
+
+    codes = [_station_code(obj["station_code"]) for obj in objects]
+    for k in (k for k, code in enumerate(codes) if code is None):
+        errors.add(rows[k], "station_code", "must be a non-empty string of at most 32 characters, "
+                                            f"got {_describe(objects[k]['station_code'])}")
+    hour = _int_column(objects, rows, "hour", (0, 23), "", errors)
+    day = _int_column(objects, rows, "day_of_week", (0, 6), " (0 = Monday)", errors)
+    capacity = _int_column(objects, rows, "capacity", CAPACITY_RANGE, "", errors)
+    latitude = _coordinate_column(objects, rows, "latitude", LATITUDE_RANGE, errors)
+    longitude = _coordinate_column(objects, rows, "longitude", LONGITUDE_RANGE, errors)
+    weekend_given = [obj.get("is_weekend", _ABSENT) for obj in objects]
+    for k, value in enumerate(weekend_given):
+        if value is not _ABSENT and type(value) is not bool:
+            errors.add(rows[k], "is_weekend", f"must be true or false, got {_describe(value)}")
+    history = _history_column(objects, rows, errors)
     errors.raise_if_any()
-    return requests, True
+    is_weekend = np.array([day[k] >= 5 if given is _ABSENT else given for k, given in enumerate(weekend_given)],
+                          dtype=bool)
+    return StationBatch([c for c in codes if c is not None], history, hour, day, is_weekend, capacity,
+                        latitude, longitude, is_batch)
 
 
-def _validate_station(item: Any, prefix: str, errors: _Errors) -> StationRequest | None:
-    if not isinstance(item, dict):
-        errors.add(prefix.rstrip(".") or "request body", f"must be a JSON object, got {_describe(item)}")
-        return None
-    before = errors.count
-    for name in sorted(set(item) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS)):
-        errors.add(prefix + name, f"unknown field; allowed fields are {', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)}")
-    for name in REQUIRED_FIELDS:
-        if name not in item:
-            errors.add(prefix + name, "is required")
-    if errors.count > before:
-        return None
-
-    code = item["station_code"]
-    if type(code) is int and code >= 0:
-        code = str(code)
-    if not isinstance(code, str) or not code.strip() or len(code) > 32:
-        errors.add(prefix + "station_code",
-                   f"must be a non-empty string of at most 32 characters, got {_describe(code)}")
-    hour = _as_int(item["hour"], 0, 23)
-    if hour is None:
-        errors.add(prefix + "hour", f"must be an integer 0-23, got {_describe(item['hour'])}")
-    day = _as_int(item["day_of_week"], 0, 6)
-    if day is None:
-        errors.add(prefix + "day_of_week", f"must be an integer 0-6 (0 = Monday), got {_describe(item['day_of_week'])}")
-    capacity = _as_int(item["capacity"], *CAPACITY_RANGE)
-    if capacity is None:
-        errors.add(prefix + "capacity", f"must be an integer {CAPACITY_RANGE[0]}-{CAPACITY_RANGE[1]}, "
-                                        f"got {_describe(item['capacity'])}")
-    latitude = _coordinate(item["latitude"], LATITUDE_RANGE, prefix + "latitude", errors)
-    longitude = _coordinate(item["longitude"], LONGITUDE_RANGE, prefix + "longitude", errors)
-    weekend = item.get("is_weekend", None if day is None else day >= 5)
-    if "is_weekend" in item and type(weekend) is not bool:
-        errors.add(prefix + "is_weekend", f"must be true or false, got {_describe(weekend)}")
-    history = _history_values(item["historical_bikes"], prefix + "historical_bikes", errors)
-    if errors.count > before:
-        return None
-    assert hour is not None and day is not None and capacity is not None and history is not None
-    assert latitude is not None and longitude is not None
-    return StationRequest(code.strip(), history, hour, day, bool(weekend), capacity, latitude, longitude)
+def _has_fields(item: Any, row: int, errors: _Errors) -> bool:
+    if type(item) is not dict:
+        label = f"instances[{row}]" if errors.is_batch else "request body"
+        errors.found.append((row, len(errors.found), f"{label}: must be a JSON object, got {_describe(item)}"))
+        return False
+    keys = item.keys()
+    if keys in (_REQUIRED, _ALL_FIELDS):
+        return True
+    unknown, missing = sorted(keys - _ALL_FIELDS), [f for f in REQUIRED_FIELDS if f not in keys]
+    for name in unknown:
+        errors.add(row, name, f"unknown field; allowed fields are {', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)}")
+    for name in missing:
+        errors.add(row, name, "is required")
+    return not unknown and not missing
 
 
-def _coordinate(value: Any, bounds: tuple[float, float], field: str, errors: _Errors) -> float | None:
-    if not _is_number(value):
-        errors.add(field, f"must be a number, got {_describe(value)}")
-        return None
-    if not bounds[0] <= value <= bounds[1]:
-        errors.add(field, f"must lie in the Velib' service area ({bounds[0]} to {bounds[1]}), got {value}")
-        return None
-    return float(value)
+def _station_code(value: Any) -> str | None:
+    if type(value) is int and value >= 0:
+        value = str(value)
+    if type(value) is str and value.strip() and len(value) <= 32:
+        return value.strip()
+    return None
 
 
-_HISTORY_TYPES = {int, float, type(None)}
+def _int_column(objects: list[dict[str, Any]], rows: list[int], name: str, bounds: tuple[int, int], hint: str,
+                errors: _Errors) -> np.ndarray:
+    values = [obj[name] for obj in objects]
+    if set(map(type, values)) <= {int} and all(bounds[0] <= v <= bounds[1] for v in values):
+        return np.array(values, dtype=np.float64)
+    converted = [_as_int(v, *bounds) for v in values]
+    for k, value in enumerate(converted):
+        if value is None:
+            errors.add(rows[k], name, f"must be an integer {bounds[0]}-{bounds[1]}{hint}, got {_describe(values[k])}")
+    return np.array([0 if v is None else v for v in converted], dtype=np.float64)
 
 
-def _history_values(value: Any, field: str, errors: _Errors) -> np.ndarray | None:
-    if not isinstance(value, list) or len(value) != HISTORY_HOURS:
-        got = f"{len(value)} values" if isinstance(value, list) else _describe(value)
-        errors.add(field, f"must be a list of {HISTORY_HOURS} hourly bike counts (oldest first), got {got}")
-        return None
-    if not set(map(type, value)) <= _HISTORY_TYPES:
-        i, bad = next((i, v) for i, v in enumerate(value) if type(v) not in _HISTORY_TYPES)
-        errors.add(f"{field}[{i}]", f"must be a number >= 0, or null for a missing hour, got {_describe(bad)}")
-        return None
-    return np.array(value, dtype=np.float64)  # null becomes NaN, the marker of a missing hour
+def _coordinate_column(objects: list[dict[str, Any]], rows: list[int], name: str, bounds: tuple[float, float],
+                       errors: _Errors) -> np.ndarray:
+    values = [obj[name] for obj in objects]
+    converted = [_as_number(v, *bounds) for v in values]
+    for k, value in enumerate(converted):
+        if value is None:
+            raw = values[k]
+            is_number = (type(raw) is int or type(raw) is float) and math.isfinite(raw)
+            problem = (f"must lie in the Velib' service area ({bounds[0]} to {bounds[1]}), got {raw}" if is_number
+                       else f"must be a number, got {_describe(raw)}")
+            errors.add(rows[k], name, problem)
+    return np.array([0.0 if v is None else v for v in converted], dtype=np.float64)
 
 
-def _check_histories(requests: Sequence[StationRequest], prefixes: Sequence[str], errors: _Errors) -> None:
-    """Numeric checks on all histories at once, so a batch of 2,000 costs one numpy pass."""
-    if not requests:
-        return
-    histories = np.stack([r.history for r in requests])
-    with np.errstate(invalid="ignore"):
-        infinite = np.isinf(histories)
-        negative = histories < 0
-    missing = np.isnan(histories).sum(axis=1)
-    for row in np.flatnonzero(infinite.any(axis=1) | negative.any(axis=1) | (missing > MAX_MISSING_HOURS)):
-        field = prefixes[int(row)] + "historical_bikes"
-        if infinite[row].any():
-            col = int(np.flatnonzero(infinite[row])[0])
-            errors.add(f"{field}[{col}]", "must be a finite number")
-        elif negative[row].any():
-            col = int(np.flatnonzero(negative[row])[0])
-            errors.add(f"{field}[{col}]", f"must be >= 0, got {histories[row, col]:g}")
+def _history_column(objects: list[dict[str, Any]], rows: list[int], errors: _Errors) -> np.ndarray:
+    """All histories in one numpy pass: a batch of 2,000 costs about what one request does."""
+    values = [obj["historical_bikes"] for obj in objects]
+    if not values:
+        return np.zeros((0, HISTORY_HOURS))
+    usable: list[int] = []
+    for k, value in enumerate(values):
+        if type(value) is not list or len(value) != HISTORY_HOURS:
+            got = f"{len(value)} values" if isinstance(value, list) else _describe(value)
+            errors.add(rows[k], "historical_bikes",
+                       f"must be a list of {HISTORY_HOURS} hourly bike counts (oldest first), got {got}")
+        elif not set(map(type, value)) <= _HISTORY_TYPES:
+            i, bad = next((i, v) for i, v in enumerate(value) if type(v) not in _HISTORY_TYPES)
+            errors.add(rows[k], f"historical_bikes[{i}]",
+                       f"must be a number >= 0, or null for a missing hour, got {_describe(bad)}")
         else:
-            errors.add(field, f"{int(missing[row])} missing hours (null); at most {MAX_MISSING_HOURS} can be imputed")
+            usable.append(k)
+    if len(usable) == len(values):
+        history = _to_float_array(values)
+    else:
+        history = np.zeros((len(values), HISTORY_HOURS))
+        if usable:
+            history[usable] = _to_float_array([values[k] for k in usable])
+    if len(history) and history.min() >= 0 and history.max() < math.inf:
+        return history  # no null, NaN, infinity or negative: the common case, in two reductions
+    missing = np.isnan(history).sum(axis=1)
+    infinite = np.isinf(history)
+    negative = history < 0
+    for bad in np.flatnonzero(infinite.any(axis=1) | negative.any(axis=1) | (missing > MAX_MISSING_HOURS)):
+        k, row = int(bad), rows[int(bad)]
+        if k not in usable:
+            continue
+        if infinite[k].any():
+            errors.add(row, f"historical_bikes[{int(np.flatnonzero(infinite[k])[0])}]", "must be a finite number")
+        elif negative[k].any():
+            col = int(np.flatnonzero(negative[k])[0])
+            errors.add(row, f"historical_bikes[{col}]", f"must be >= 0, got {history[k, col]:g}")
+        else:
+            errors.add(row, "historical_bikes",
+                       f"{int(missing[k])} missing hours (null); at most {MAX_MISSING_HOURS} can be imputed")
+    return history
+
+
+def _to_float_array(rows: list[list[Any]]) -> np.ndarray:
+    """null becomes NaN; an integer too large for a float64 is as bad as infinity, and becomes it."""
+    try:
+        return np.array(rows, dtype=np.float64)
+    except OverflowError:
+        return np.array([[math.inf if type(v) is int and abs(v) > 1e308 else v for v in row] for row in rows],
+                        dtype=np.float64)
 
 
 # ----------------------------------------------------------------------------- features
@@ -441,51 +478,53 @@ def impute_history(history: np.ndarray) -> np.ndarray:
     return filled
 
 
-def time_features(hour: np.ndarray, day_of_week: np.ndarray, is_weekend: np.ndarray) -> np.ndarray:
+def time_features(hour: np.ndarray, day_of_week: np.ndarray, is_weekend: np.ndarray,
+                  out: np.ndarray | None = None) -> np.ndarray:
     """Cyclical encodings, so 23:00 sits next to 00:00 and Sunday next to Monday."""
-    hour_angle = 2.0 * np.pi * hour / 24.0
-    day_angle = 2.0 * np.pi * day_of_week / 7.0
-    return np.stack([np.sin(hour_angle), np.cos(hour_angle), np.sin(day_angle), np.cos(day_angle),
-                     is_weekend.astype(np.float64)], axis=1)
+    out = np.empty((len(hour), 5)) if out is None else out
+    hour_angle = hour * (2.0 * np.pi / 24.0)
+    day_angle = day_of_week * (2.0 * np.pi / 7.0)
+    out[:, 0] = np.sin(hour_angle)
+    out[:, 1] = np.cos(hour_angle)
+    out[:, 2] = np.sin(day_angle)
+    out[:, 3] = np.cos(day_angle)
+    out[:, 4] = is_weekend
+    return out
 
 
 def build_features(history: np.ndarray, hour: np.ndarray, day_of_week: np.ndarray, is_weekend: np.ndarray,
                    capacity: np.ndarray, latitude: np.ndarray, longitude: np.ndarray, station_index: np.ndarray,
                    station_known: np.ndarray, scaler: FeatureScaler) -> Features:
-    """Array form of preprocessing: what the endpoint does per request, training does per window."""
+    """Array form of preprocessing: what the endpoint does per request, training does per window.
+
+    Written against preallocated arrays: for one station, numpy's per-call overhead is the cost.
+    """
+    count = len(history)
     missing = np.isnan(history)
     cap = capacity.astype(np.float64)[:, None]
-    over = history > cap
-    occupancy = np.minimum(impute_history(history), cap) / cap
-    sequence = np.stack([occupancy, missing.astype(np.float64)], axis=2).astype(np.float32)
-    static = scaler.transform(np.stack([capacity, latitude, longitude], axis=1))
-    time = time_features(hour, day_of_week, is_weekend).astype(np.float32)
+    sequence = np.empty((count, history.shape[1], 2), dtype=np.float32)
+    sequence[:, :, 0] = np.minimum(impute_history(history) if missing.any() else history, cap) / cap
+    sequence[:, :, 1] = missing
+    static = np.empty((count, len(STATIC_FEATURES) + 5), dtype=np.float32)
+    static[:, :3] = scaler.transform(np.stack([capacity, latitude, longitude], axis=1))
+    time_features(hour, day_of_week, is_weekend, out=static[:, 3:])
     return Features(
         history=torch.from_numpy(sequence),
         station=torch.from_numpy(station_index.astype(np.int64)),
-        static=torch.from_numpy(np.concatenate([static, time], axis=1).astype(np.float32)),
+        static=torch.from_numpy(static),
         station_known=station_known,
         imputed_hours=missing.sum(axis=1),
-        clipped_hours=over.sum(axis=1),
+        clipped_hours=(history > cap).sum(axis=1),
     )
 
 
-def preprocess_input(requests: Sequence[StationRequest], bundle: ModelBundle) -> Features:
+def preprocess_input(batch: StationBatch, bundle: ModelBundle) -> Features:
     """Turn validated requests into model tensors, through the same path training uses."""
-    known = np.array([r.station_code in bundle.stations.index for r in requests])
-    index = np.array([bundle.stations.index.get(r.station_code, bundle.stations.unknown_index) for r in requests])
-    return build_features(
-        history=np.stack([r.history for r in requests]),
-        hour=np.array([r.hour for r in requests], dtype=np.float64),
-        day_of_week=np.array([r.day_of_week for r in requests], dtype=np.float64),
-        is_weekend=np.array([r.is_weekend for r in requests]),
-        capacity=np.array([r.capacity for r in requests], dtype=np.float64),
-        latitude=np.array([r.latitude for r in requests], dtype=np.float64),
-        longitude=np.array([r.longitude for r in requests], dtype=np.float64),
-        station_index=index,
-        station_known=known,
-        scaler=bundle.scaler,
-    )
+    index = np.array([bundle.stations.index.get(code, -1) for code in batch.station_code])
+    known = index >= 0
+    index[~known] = bundle.stations.unknown_index
+    return build_features(batch.history, batch.hour, batch.day_of_week, batch.is_weekend, batch.capacity,
+                          batch.latitude, batch.longitude, index, known, bundle.scaler)
 
 
 def predict_occupancy(model: VelibForecaster, features: Features) -> np.ndarray:
@@ -500,26 +539,29 @@ def occupancy_to_bikes(occupancy: np.ndarray, capacity: np.ndarray) -> np.ndarra
     return np.round(np.clip(occupancy.astype(np.float64) * cap, 0.0, cap), 4)
 
 
-def postprocess_output(occupancy: np.ndarray, requests: Sequence[StationRequest], features: Features,
-                       version: str, elapsed_ms: float) -> list[dict[str, Any]]:
+def _warnings(code: str, known: bool, imputed: int, clipped: int) -> list[str]:
+    warnings = []
+    if not known:
+        warnings.append(f"unknown station_code '{code}': predicted with the shared unknown-station embedding")
+    if imputed:
+        warnings.append(f"historical_bikes: {imputed} missing hours imputed")
+    if clipped:
+        warnings.append(f"historical_bikes: {clipped} counts above capacity clipped")
+    return warnings
+
+
+def postprocess_output(occupancy: np.ndarray, batch: StationBatch, features: Features, version: str,
+                       elapsed_ms: float) -> list[dict[str, Any]]:
     """One response object per request, in request order."""
-    bikes = occupancy_to_bikes(occupancy, np.array([r.capacity for r in requests]))
-    results = []
-    for i, request in enumerate(requests):
-        warnings = []
-        if not features.station_known[i]:
-            warnings.append(f"unknown station_code '{request.station_code}': "
-                            "predicted with the shared unknown-station embedding")
-        if features.imputed_hours[i]:
-            warnings.append(f"historical_bikes: {int(features.imputed_hours[i])} missing hours imputed")
-        if features.clipped_hours[i]:
-            warnings.append(f"historical_bikes: {int(features.clipped_hours[i])} counts above capacity clipped")
-        results.append({
-            "station_code": request.station_code,
-            "predictions": dict(zip(HORIZON_KEYS, bikes[i].tolist(), strict=True)),
-            "inference_time_ms": round(elapsed_ms, 3),
-            "model_version": version,
-            "station_known": bool(features.station_known[i]),
-            "warnings": warnings,
-        })
-    return results
+    bikes = occupancy_to_bikes(occupancy, batch.capacity).tolist()
+    elapsed = round(elapsed_ms, 3)
+    notes = zip(features.station_known.tolist(), features.imputed_hours.tolist(), features.clipped_hours.tolist(),
+                strict=True)
+    return [{
+        "station_code": code,
+        "predictions": dict(zip(HORIZON_KEYS, values, strict=True)),
+        "inference_time_ms": elapsed,
+        "model_version": version,
+        "station_known": known,
+        "warnings": _warnings(code, known, imputed, clipped) if not known or imputed or clipped else [],
+    } for code, values, (known, imputed, clipped) in zip(batch.station_code, bikes, notes, strict=True)]
