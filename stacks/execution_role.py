@@ -1,0 +1,40 @@
+"""The SageMaker execution role, with only what the serving container uses.
+
+Not AmazonSageMakerFullAccess: that grants the container sagemaker:* and iam:PassRole on every
+role, and still cannot read buckets without "sagemaker" in their name.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from cdk_app.dlc_image import DlcImage
+
+
+class ExecutionRole(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, model_archive: s3_assets.Asset, image: DlcImage,
+                 log_group_arn: str) -> None:
+        super().__init__(scope, construct_id)
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+                             description="Runs the Velib' forecaster's serverless endpoint")
+        self.policy = iam.Policy(self, "Policy", roles=[self.role], statements=[
+            iam.PolicyStatement(sid="ReadModelArchive", actions=["s3:GetObject"],
+                                resources=[model_archive.bucket.arn_for_objects(model_archive.s3_object_key)]),
+            iam.PolicyStatement(sid="PullServingImage",
+                                actions=["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
+                                         "ecr:BatchGetImage"],
+                                resources=[image.repository_arn]),
+            iam.PolicyStatement(sid="AuthenticateToRegistry", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
+            iam.PolicyStatement(sid="WriteEndpointLogs",
+                                actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                                resources=[log_group_arn]),
+            iam.PolicyStatement(sid="PublishMetrics", actions=["cloudwatch:PutMetricData"], resources=["*"]),
+        ])
+        Validations.of(self.policy).acknowledge(
+            Acknowledgment(id="AwsSolutions-IAM5[Resource::*]",
+                           reason="ecr:GetAuthorizationToken and cloudwatch:PutMetricData have no resource-level "
+                                  "permissions; every other statement names its resource"),
+        )

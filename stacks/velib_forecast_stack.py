@@ -1,0 +1,60 @@
+"""The whole deployment: model archive, role, serverless endpoint, log group, alerts and budget."""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Environment, RemovalPolicy, Stack, Tags
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3_assets as s3_assets
+from constructs import Construct
+
+from cdk_app.config import PROJECT, DeploymentConfig
+from cdk_app.dlc_image import dlc_image
+from cdk_app.packaging import build_archive
+from cdk_app.paths import BUILD_DIR, MODEL_CODE_DIR
+from stacks.alert_topic import AlertTopic
+from stacks.cost_budget import CostBudget
+from stacks.endpoint_alarms import EndpointAlarms
+from stacks.endpoint_dashboard import EndpointDashboard
+from stacks.execution_role import ExecutionRole
+from stacks.serverless_endpoint import ServerlessEndpoint
+
+
+class VelibForecastStack(Stack):
+    def __init__(self, scope: Construct, config: DeploymentConfig) -> None:
+        super().__init__(scope, config.stack_name, env=Environment(account=config.account, region=config.region),
+                         description=f"Velib' forecaster on SageMaker Serverless Inference ({config.stage})")
+        archive = build_archive(config.artifacts_dir, MODEL_CODE_DIR, BUILD_DIR / config.stage / "model.tar.gz")
+        image = dlc_image(config.region, config.image_tag)
+
+        model_archive = s3_assets.Asset(self, "ModelArchive", path=str(archive.path))
+        log_group = logs.CfnLogGroup(self, "EndpointLogs", log_group_name=config.log_group_name,
+                                     retention_in_days=config.log_retention_days)
+        log_group.apply_removal_policy(RemovalPolicy.DESTROY)
+        role = ExecutionRole(self, "ExecutionRole", model_archive=model_archive, image=image,
+                             log_group_arn=log_group.attr_arn)
+        endpoint = ServerlessEndpoint(self, "Serverless", config=config, image_uri=image.uri,
+                                      model_data_url=model_archive.s3_object_url, role=role.role,
+                                      role_policy=role.policy, log_group=log_group)
+        alerts = AlertTopic(self, "Alerts", email=config.alarm_email)
+        EndpointAlarms(self, "Alarms", endpoint_name=config.endpoint_name, thresholds=config.alarms,
+                       provisioned=config.provisioned_concurrency is not None, topic=alerts.topic)
+        EndpointDashboard(self, "Monitoring", endpoint_name=config.endpoint_name,
+                                      period_minutes=config.alarms.period_minutes)
+        budget = CostBudget(self, "Cost", config=config, topic_arn=alerts.topic.topic_arn)
+        # Budgets checks that it may publish when the budget is created.
+        budget.node.add_dependency(alerts.policy)
+
+        for key, value in (("project", PROJECT), ("stage", config.stage), ("model_version", archive.model_version)):
+            Tags.of(self).add(key, value)
+        outputs = {
+            "EndpointName": endpoint.endpoint.attr_endpoint_name,
+            "EndpointArn": endpoint.endpoint.ref,
+            "ModelDataUrl": model_archive.s3_object_url,
+            "ImageUri": image.uri,
+            "ModelVersion": archive.model_version,
+            "AlertTopicArn": alerts.topic.topic_arn,
+            "DashboardUrl": f"https://console.aws.amazon.com/cloudwatch/home?region={config.region}"
+                            f"#dashboards:name={config.endpoint_name}",
+        }
+        for name, value in outputs.items():
+            CfnOutput(self, name, value=value)
