@@ -13,6 +13,7 @@ from cdk_app.packaging import build_archive
 from cdk_app.paths import BUILD_DIR, MODEL_CODE_DIR
 from stacks.alert_topic import AlertTopic
 from stacks.cost_budget import CostBudget
+from stacks.encryption_key import EncryptionKey
 from stacks.endpoint_alarms import EndpointAlarms
 from stacks.endpoint_dashboard import EndpointDashboard
 from stacks.execution_role import ExecutionRole
@@ -27,15 +28,17 @@ class VelibForecastStack(Stack):
         image = dlc_image(config.region, config.image_tag)
 
         model_archive = s3_assets.Asset(self, "ModelArchive", path=str(archive.path))
+        encryption = EncryptionKey(self, "Encryption", log_group_name=config.log_group_name)
         log_group = logs.CfnLogGroup(self, "EndpointLogs", log_group_name=config.log_group_name,
-                                     retention_in_days=config.log_retention_days)
+                                     retention_in_days=config.log_retention_days,
+                                     kms_key_id=encryption.key.key_arn)
         log_group.apply_removal_policy(RemovalPolicy.DESTROY)
         role = ExecutionRole(self, "ExecutionRole", model_archive=model_archive, image=image,
                              log_group_arn=log_group.attr_arn)
         endpoint = ServerlessEndpoint(self, "Serverless", config=config, image_uri=image.uri,
                                       model_data_url=model_archive.s3_object_url, role=role.role,
                                       role_policy=role.policy, log_group=log_group)
-        alerts = AlertTopic(self, "Alerts", email=config.alarm_email)
+        alerts = AlertTopic(self, "Alerts", key=encryption.key, email=config.alarm_email)
         EndpointAlarms(self, "Alarms", endpoint_name=config.endpoint_name, thresholds=config.alarms,
                        provisioned=config.provisioned_concurrency is not None, topic=alerts.topic)
         EndpointDashboard(self, "Monitoring", endpoint_name=config.endpoint_name,
