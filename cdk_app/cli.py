@@ -83,8 +83,125 @@ def _add_convert_scaler(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_convert_scaler)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops `serve` the way Ctrl-C does: through the same clean-up."""
+    raise KeyboardInterrupt
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import signal
+
+    from cdk_app.local_endpoint import LocalEndpoint
+    from cdk_app.packaging import build_archive
+    from cdk_app.progress import say, step
+
+    archive = args.archive
+    if archive is None:
+        with step("building model.tar.gz"):
+            archive = build_archive(ARTIFACTS_DIR, MODEL_CODE_DIR, DEFAULT_ARCHIVE).path
+    endpoint = LocalEndpoint(archive, endpoint_name=args.endpoint_name, port=args.port,
+                             ready_timeout=args.ready_timeout)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        with step("starting the SageMaker PyTorch serving stack (TorchServe) and waiting for READY workers"):
+            endpoint.start()
+        print(f"endpoint-url: {endpoint.url}", flush=True)
+        print(f"container-url: {endpoint.container_url}", flush=True)
+        say(f"try: python -m cdk_app predict --endpoint-url {endpoint.url} --endpoint-name {args.endpoint_name} "
+            "../shared/payloads/guide-example.json\n"
+            f"  or: aws sagemaker-runtime invoke-endpoint --endpoint-url {endpoint.url} "
+            f"--endpoint-name {args.endpoint_name} --content-type application/json --body fileb://payload.json out.json"
+            "\nCtrl-C stops it.")
+        signal.pause()
+    except KeyboardInterrupt:
+        say("stopping")
+    finally:
+        endpoint.stop()
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from cdk_app.client import EndpointError, ForecastClient
+    from cdk_app.progress import say
+
+    requests = _predict_requests(args)
+    name = args.endpoint_name or ("velib-forecast-local" if args.endpoint_url else "velib-forecast-dev")
+    client = ForecastClient(name, region=args.region, endpoint_url=args.endpoint_url, cache_ttl_seconds=None,
+                            max_attempts=args.max_attempts)
+    if len(requests) > 1:
+        say(f"sending {len(requests)} requests to {name}")
+    try:
+        forecasts = client.predict_many(requests)
+    except EndpointError as exc:
+        print(f"error ({type(exc).__name__}, HTTP {exc.status}): {exc}", file=sys.stderr)
+        return 2 if exc.status == 400 else 1
+    output = [asdict(f) for f in forecasts]
+    print(json.dumps(output[0] if len(output) == 1 and not args.always_list else output, indent=2))
+    return 0
+
+
+def _predict_requests(args: argparse.Namespace) -> list[dict[str, object]]:
+    if args.payload is not None:
+        text = sys.stdin.read() if str(args.payload) == "-" else args.payload.read_text()
+        data = json.loads(text)
+        if isinstance(data, dict) and "instances" in data:
+            data = data["instances"]
+        return list(data) if isinstance(data, list) else [data]
+    missing = [f"--{n.replace('_', '-')}" for n in ("station_code", "history", "hour", "day_of_week", "capacity",
+                                                     "latitude", "longitude") if getattr(args, n) is None]
+    if missing:
+        raise ValueError(f"give a payload file, or all of {', '.join(missing)}")
+    history = [None if v.strip().lower() in ("", "null", "none") else float(v) for v in args.history.split(",")]
+    request: dict[str, object] = {
+        "station_code": args.station_code, "historical_bikes": history, "hour": args.hour,
+        "day_of_week": args.day_of_week, "capacity": args.capacity, "latitude": args.latitude,
+        "longitude": args.longitude}
+    if args.weekend is not None:
+        request["is_weekend"] = args.weekend
+    return [request]
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve model.tar.gz locally on the real SageMaker serving stack",
+                       description="Extract model.tar.gz as /opt/ml/model and serve it with the PyTorch 2.6.0 DLC's "
+                                   "stack (sagemaker-pytorch-inference on TorchServe) on 127.0.0.1, behind a "
+                                   "SageMaker Runtime API front (InvokeEndpoint), until Ctrl-C or SIGTERM.")
+    p.add_argument("--port", type=int, help="Runtime API port (default: a free one)")
+    p.add_argument("--archive", type=Path, help="model.tar.gz to serve (default: build it from artifacts/)")
+    p.add_argument("--endpoint-name", default="velib-forecast-local",
+                   help="name InvokeEndpoint answers to (default: %(default)s)")
+    p.add_argument("--ready-timeout", type=float, default=120.0,
+                   help="seconds to wait for READY workers (default: %(default)s)")
+    p.set_defaults(handler=_serve)
+
+
+def _add_predict(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("predict", help="send a request to an endpoint, local or in AWS",
+                       description="Send a payload file (one request, a list, or {\"instances\": [...]}) or a request "
+                                   "built from flags to a SageMaker endpoint, and print the forecasts as JSON. "
+                                   "Exit code 2 means the endpoint rejected the request (HTTP 400).")
+    p.add_argument("payload", nargs="?", type=Path, help="JSON payload file, or - for standard input")
+    p.add_argument("--endpoint-name", help="default: velib-forecast-local with --endpoint-url, else velib-forecast-dev")
+    p.add_argument("--endpoint-url", help="e.g. the endpoint-url printed by `serve`; default: AWS")
+    p.add_argument("--region", help="AWS region (default: your AWS configuration)")
+    p.add_argument("--max-attempts", type=int, default=4, help="botocore attempts per call (default: %(default)s)")
+    p.add_argument("--always-list", action="store_true", help="print a list even for one request")
+    flags = p.add_argument_group("a request from flags, instead of a payload file")
+    flags.add_argument("--station-code")
+    flags.add_argument("--history", help="24 comma-separated hourly counts, oldest first; 'null' for a missing hour")
+    flags.add_argument("--hour", type=int, help="hour of the last count, 0-23")
+    flags.add_argument("--day-of-week", type=int, help="0 = Monday ... 6 = Sunday")
+    flags.add_argument("--capacity", type=int)
+    flags.add_argument("--latitude", type=float)
+    flags.add_argument("--longitude", type=float)
+    flags.add_argument("--weekend", action=argparse.BooleanOptionalAction, help="weekend or public holiday")
+    p.set_defaults(handler=_predict)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
-    _add_train, _add_package, _add_convert_scaler,
+    _add_train, _add_package, _add_convert_scaler, _add_serve, _add_predict,
 )
 
 

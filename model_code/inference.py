@@ -24,6 +24,7 @@ from model_utils import (
     predict_occupancy,
     preprocess_input,
     validate_input,
+    warm_up,
 )
 from sagemaker_inference.errors import GenericInferenceToolkitError
 
@@ -55,7 +56,9 @@ def _media_type(header: str | None) -> str | None:
 def model_fn(model_dir: str) -> ModelBundle:
     """Load once per worker. One thread: for a model this small, thread hand-offs cost more than they save."""
     torch.set_num_threads(1)
-    return load_model_artifacts(model_dir)
+    bundle = load_model_artifacts(model_dir)
+    warm_up(bundle)
+    return bundle
 
 
 def input_fn(input_data: str | bytes, content_type: str | None) -> ParsedRequest:

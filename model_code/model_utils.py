@@ -533,6 +533,15 @@ def predict_occupancy(model: VelibForecaster, features: Features) -> np.ndarray:
         return model(features.history, features.station, features.static).numpy()
 
 
+def warm_up(bundle: ModelBundle) -> None:
+    """One throw-away forward pass at load time, so the first real request does not pay torch's lazy set-up."""
+    one = np.ones(1)
+    features = build_features(np.ones((1, HISTORY_HOURS)), one, one, np.zeros(1, dtype=bool), one * 20,
+                              one * LATITUDE_RANGE[0], one * LONGITUDE_RANGE[0],
+                              np.array([bundle.stations.unknown_index]), np.zeros(1, dtype=bool), bundle.scaler)
+    predict_occupancy(bundle.model, features)
+
+
 def occupancy_to_bikes(occupancy: np.ndarray, capacity: np.ndarray) -> np.ndarray:
     """Bike counts in [0, capacity], rounded to 4 decimals (training scores these exact numbers)."""
     cap = capacity.astype(np.float64)[:, None]
