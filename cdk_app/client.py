@@ -124,7 +124,7 @@ class ForecastClient:
         if retry_mode not in ("standard", "adaptive"):
             raise ValueError(f"retry_mode: must be 'standard' or 'adaptive', got {retry_mode!r}")
         self.endpoint_name = endpoint_name
-        config = Config(retries={"mode": retry_mode, "max_attempts": max_attempts},
+        config = Config(retries={"mode": retry_mode, "total_max_attempts": max_attempts},
                         connect_timeout=connect_timeout, read_timeout=read_timeout)
         self.runtime = runtime_client or _runtime_client(region, endpoint_url, config)
         self.cache = _TtlCache(cache_ttl_seconds, cache_entries) if cache_ttl_seconds else None
