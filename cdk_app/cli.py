@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cdk_app.paths import ARTIFACTS_DIR, DEFAULT_ARCHIVE, MODEL_CODE_DIR
+from cdk_app.paths import ARTIFACTS_DIR, BENCH_RESULTS, DEFAULT_ARCHIVE, MODEL_CODE_DIR
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -200,8 +200,56 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_predict)
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from cdk_app.bench import format_table, run
+
+    print(format_table(run(args.json, repeat=args.repeat)))
+    print(f"written to {args.json}")
+    return 0
+
+
+def _cost(args: argparse.Namespace) -> int:
+    from cdk_app.cost import Prices, cost_table
+
+    if not args.bench.is_file():
+        raise ValueError(f"{args.bench}: no benchmark results; run `python -m cdk_app bench` first")
+    print(cost_table(args.bench, args.memory_mb, Prices(args.price_per_gb_second, args.price_per_gb_data),
+                     tuple(args.requests)))
+    return 0
+
+
+def _add_bench(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("bench", help="measure latency from the bare forward pass to the local serving stack",
+                       description="Time the bare model forward and the handler chain in process (1 and 1,500 "
+                                   "stations), then the real serving stack: sequential, 5 concurrent clients, "
+                                   "1,500 stations in one request, and the cold start. Prints a table and writes "
+                                   "JSON for `cost`. Run it on a quiet machine.")
+    p.add_argument("--json", type=Path, default=BENCH_RESULTS, help="where to write results (default: %(default)s)")
+    p.add_argument("--repeat", type=int, default=1000,
+                   help="sequential requests per measurement (default: %(default)s)")
+    p.set_defaults(handler=_bench)
+
+
+def _add_cost(sub: argparse._SubParsersAction) -> None:
+    from cdk_app.cost import DEFAULT_REQUESTS, PRICE_PER_GB_DATA, PRICE_PER_GB_SECOND
+
+    p = sub.add_parser("cost", help="monthly bill for N requests, from the measured durations",
+                       description="SageMaker Serverless pricing: compute by the millisecond at the configured "
+                                   "memory size, plus data processed in and out, and no per-request fee. Shows one "
+                                   "station per request next to 1,500 stations per request. Prices are flags.")
+    p.add_argument("--bench", type=Path, default=BENCH_RESULTS, help="results of `bench` (default: %(default)s)")
+    p.add_argument("--memory-mb", type=int, default=4096, help="endpoint memory size (default: %(default)s)")
+    p.add_argument("--requests", type=int, nargs="+", default=list(DEFAULT_REQUESTS),
+                   help="station forecasts per month (default: %(default)s)")
+    p.add_argument("--price-per-gb-second", type=float, default=PRICE_PER_GB_SECOND,
+                   help="compute price in USD (default: %(default)s, us-east-1, approximate)")
+    p.add_argument("--price-per-gb-data", type=float, default=PRICE_PER_GB_DATA,
+                   help="data processed in USD per GB (default: %(default)s)")
+    p.set_defaults(handler=_cost)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
-    _add_train, _add_package, _add_convert_scaler, _add_serve, _add_predict,
+    _add_train, _add_package, _add_convert_scaler, _add_serve, _add_predict, _add_bench, _add_cost,
 )
 
 

@@ -95,6 +95,7 @@ class ModelServer:
         self.scratch: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
+        self.ready_seconds = 0.0
 
     @property
     def url(self) -> str:
@@ -164,6 +165,7 @@ class ModelServer:
                                   f"ready:\n{self.log_tail()}")
             states = self._worker_states()
             if states and all(state == "READY" for state in states):
+                self.ready_seconds = time.perf_counter() - self.started_at
                 return
             failure = self._worker_failure()
             if failure:
