@@ -1,0 +1,183 @@
+"""Every change moto 5.2.5 needs to run the real CDK CLI's lifecycle; nothing else patches moto.
+
+Each patch is small and says what it works around. They touch moto internals, which is why moto's
+version is pinned in requirements.txt. Importing this module applies them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.budgets.models import budgets_backends
+from moto.cloudformation import models as cfn_models
+from moto.cloudformation import parsing as cfn_parsing
+from moto.cloudformation.exceptions import CloudFormationError
+from moto.cloudwatch.models import cloudwatch_backends
+from moto.core.common_models import CloudFormationModel
+from moto.kms.models import KmsBackend
+from moto.sagemaker.models import FakeEndpoint
+
+
+class ChangeSetNotFound(CloudFormationError):
+    code = "ChangeSetNotFoundException"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"ChangeSet [{name}] does not exist")
+
+
+# 1. ExecuteChangeSet never rebuilds the stack's outputs, so `cdk deploy --outputs-file` came back empty.
+_execute_change_set = cfn_models.CloudFormationBackend.execute_change_set
+
+
+def _execute_change_set_with_outputs(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
+    _execute_change_set(self, change_set_name, stack_name)
+    change_set = _find_change_set(self, change_set_name)
+    stack = self.stacks[change_set.stack_id]
+    stack._parse_template()
+    stack.output_map = stack._create_output_map()
+
+
+cfn_models.CloudFormationBackend.execute_change_set = _execute_change_set_with_outputs  # type: ignore[method-assign]
+
+
+# 2. The CLI deletes its change set, then polls DescribeChangeSet until ChangeSetNotFound; moto answered a
+#    ValidationError forever (the second deploy hung), and deleting a missing change set was a 500.
+def _find_change_set(backend: Any, name: str) -> Any:
+    if name in backend.change_sets:
+        return backend.change_sets[name]
+    for change_set in backend.change_sets.values():
+        if change_set.change_set_name == name:
+            return change_set
+    raise ChangeSetNotFound(name)
+
+
+def _describe_change_set(self: Any, change_set_name: str) -> Any:
+    return _find_change_set(self, change_set_name)
+
+
+def _delete_change_set(self: Any, change_set_name: str) -> None:
+    change_set = _find_change_set(self, change_set_name)
+    del self.change_sets[change_set.change_set_id]
+
+
+cfn_models.CloudFormationBackend.describe_change_set = _describe_change_set  # type: ignore[method-assign]
+cfn_models.CloudFormationBackend.delete_change_set = _delete_change_set  # type: ignore[method-assign]
+
+
+# 3. An update passes BootstrapVersion with UsePreviousValue; moto substitutes the previous *resolved* value
+#    ("33") and then looked it up as an SSM parameter name, failing with a 500. CDK's SSM parameter names
+#    start with "/", so a value without one is already resolved and is kept as it is.
+_parse_ssm_parameter = cfn_parsing.ResourceMap.parse_ssm_parameter
+
+
+def _parse_ssm_unless_resolved(self: Any, value: str, value_type: str) -> Any:
+    return _parse_ssm_parameter(self, value, value_type) if str(value).startswith("/") else value
+
+
+cfn_parsing.ResourceMap.parse_ssm_parameter = _parse_ssm_unless_resolved  # type: ignore[method-assign]
+
+
+# 4. AWS::KMS::Key with Tags failed (moto's tagger wants TagKey/TagValue, CloudFormation gives Key/Value),
+#    so every resource that referenced the key was "undefined".
+_create_key = KmsBackend.create_key
+
+
+def _create_key_with_cfn_tags(self: Any, *args: Any, **kwargs: Any) -> Any:
+    tags = kwargs.get("tags") or []
+    kwargs["tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} if "Key" in t else t for t in tags]
+    if isinstance(kwargs.get("policy"), dict):
+        kwargs["policy"] = json.dumps(kwargs["policy"])
+    return _create_key(self, *args, **kwargs)
+
+
+KmsBackend.create_key = _create_key_with_cfn_tags  # type: ignore[method-assign]
+
+
+class _AlarmModel(CloudFormationModel):
+    """5a. AWS::CloudWatch::Alarm was skipped silently ("No Moto CloudFormation support")."""
+
+    def __init__(self, name: str, account_id: str, region_name: str) -> None:
+        self.name, self.account_id, self.region_name = name, account_id, region_name
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> _AlarmModel:
+        p = cloudformation_json["Properties"]
+        cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=resource_name, namespace=p.get("Namespace"), metric_name=p.get("MetricName"),
+            comparison_operator=p["ComparisonOperator"], evaluation_periods=int(p["EvaluationPeriods"]),
+            period=int(p.get("Period", 60)), threshold=float(p["Threshold"]), statistic=p.get("Statistic"),
+            description=p.get("AlarmDescription"), dimensions=p.get("Dimensions", []),
+            alarm_actions=p.get("AlarmActions", []), extended_statistic=p.get("ExtendedStatistic"),
+            ok_actions=p.get("OKActions", []), treat_missing_data=p.get("TreatMissingData"), unit=p.get("Unit"))
+        return cls(resource_name, account_id, region_name)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: _AlarmModel, new_resource_name: str,
+                                        cloudformation_json: Any, account_id: str, region_name: str) -> _AlarmModel:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
+
+
+class _BudgetModel(CloudFormationModel):
+    """5b. AWS::Budgets::Budget was skipped silently too."""
+
+    def __init__(self, name: str, account_id: str) -> None:
+        self.name, self.account_id = name, account_id
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Budgets::Budget"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "BudgetName"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> _BudgetModel:
+        p = cloudformation_json["Properties"]
+        budget = {**p["Budget"], "BudgetName": p["Budget"].get("BudgetName", resource_name)}
+        limit = budget.get("BudgetLimit")
+        if limit:
+            budget["BudgetLimit"] = {"Amount": str(limit["Amount"]), "Unit": limit["Unit"]}
+        budgets_backends[account_id]["aws"].create_budget(account_id, budget, p.get("NotificationsWithSubscribers",
+                                                                                      []))
+        return cls(budget["BudgetName"], account_id)
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: _BudgetModel, new_resource_name: str,
+                                        cloudformation_json: Any, account_id: str, region_name: str) -> _BudgetModel:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        budgets_backends[account_id]["aws"].delete_budget(account_id, self.name)
+
+
+# 6. AWS::SageMaker::Endpoint ignored its EndpointName and took a generated one, so the fixed,
+#    stage-derived name this product relies on could not be checked.
+FakeEndpoint.cloudformation_name_type = staticmethod(lambda: "EndpointName")  # type: ignore[method-assign]
+
+cfn_parsing.get_model_map.cache_clear()
+cfn_parsing.get_name_type_map.cache_clear()
