@@ -248,8 +248,24 @@ def _add_cost(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_cost)
 
 
+def _rehearse(args: argparse.Namespace) -> int:
+    from cdk_app.rehearsal import format_table, rehearse
+
+    print(format_table(rehearse()))
+    return 0
+
+
+def _add_rehearse(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("rehearse", help="rehearse bootstrap/deploy/update/destroy against a local AWS emulator",
+                       description="Start a patched moto server on 127.0.0.1 and run the real CDK CLI through "
+                                   "bootstrap, deploy, an update (memory, concurrency, model), a no-change deploy, "
+                                   "a failed deploy and the good deploy after it, and destroy, checking the "
+                                   "emulated account with boto3 after each step. No AWS account is touched.")
+    p.set_defaults(handler=_rehearse)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
-    _add_train, _add_package, _add_convert_scaler, _add_serve, _add_predict, _add_bench, _add_cost,
+    _add_train, _add_package, _add_convert_scaler, _add_serve, _add_predict, _add_bench, _add_cost, _add_rehearse,
 )
 
 

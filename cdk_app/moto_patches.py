@@ -16,29 +16,44 @@ from moto.cloudformation.exceptions import CloudFormationError
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.kms.models import KmsBackend
-from moto.sagemaker.models import FakeEndpoint
+from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig
 
 
 class ChangeSetNotFound(CloudFormationError):
-    code = "ChangeSetNotFoundException"
+    code = "ChangeSetNotFound"  # the wire code of ChangeSetNotFoundException
 
     def __init__(self, name: str) -> None:
         super().__init__(f"ChangeSet [{name}] does not exist")
 
 
-# 1. ExecuteChangeSet never rebuilds the stack's outputs, so `cdk deploy --outputs-file` came back empty.
+# 1. ExecuteChangeSet never rebuilt the stack's outputs, so `cdk deploy --outputs-file` came back empty, and
+#    never took the change set's tags, so the next deploy saw "tags have changed" and could not be a no-op.
 _execute_change_set = cfn_models.CloudFormationBackend.execute_change_set
 
 
 def _execute_change_set_with_outputs(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
-    _execute_change_set(self, change_set_name, stack_name)
     change_set = _find_change_set(self, change_set_name)
+    _validate_endpoint_configs(change_set)
+    _execute_change_set(self, change_set_name, stack_name)
     stack = self.stacks[change_set.stack_id]
     stack._parse_template()
     stack.output_map = stack._create_output_map()
+    if change_set.tags is not None:
+        stack.tags = change_set.tags
 
 
 cfn_models.CloudFormationBackend.execute_change_set = _execute_change_set_with_outputs  # type: ignore[method-assign]
+
+
+# 8. An EndpointConfig that fails validation midway through an update left the stack half-applied (moto
+#    deletes the old config before creating the new); CloudFormation would roll back. Validate SageMaker
+#    EndpointConfigs before applying anything, so a bad value fails the change set and changes nothing.
+def _validate_endpoint_configs(change_set: Any) -> None:
+    for resource in change_set.template_dict.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::SageMaker::EndpointConfig":
+            for variant in resource["Properties"]["ProductionVariants"]:
+                if "ServerlessConfig" in variant:  # moto's own check; it reads nothing from the instance
+                    FakeEndpointConfig.validate_serverless_config(None, variant["ServerlessConfig"])  # type: ignore[arg-type]
 
 
 # 2. The CLI deletes its change set, then polls DescribeChangeSet until ChangeSetNotFound; moto answered a
@@ -57,7 +72,11 @@ def _describe_change_set(self: Any, change_set_name: str) -> Any:
 
 
 def _delete_change_set(self: Any, change_set_name: str) -> None:
-    change_set = _find_change_set(self, change_set_name)
+    """Like CloudFormation, deleting a change set that is already gone succeeds."""
+    try:
+        change_set = _find_change_set(self, change_set_name)
+    except ChangeSetNotFound:
+        return
     del self.change_sets[change_set.change_set_id]
 
 
@@ -178,6 +197,51 @@ class _BudgetModel(CloudFormationModel):
 # 6. AWS::SageMaker::Endpoint ignored its EndpointName and took a generated one, so the fixed,
 #    stage-derived name this product relies on could not be checked.
 FakeEndpoint.cloudformation_name_type = staticmethod(lambda: "EndpointName")  # type: ignore[method-assign]
+
+# 7. On an update, a resource type with no update handler (AWS::KMS::Key among them) was replaced by None,
+#    e.g. when only its tags changed, and every resource that referenced it became "undefined". Keep it.
+_parse_and_update_resource = cfn_parsing.parse_and_update_resource
+
+
+def _update_or_keep(logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str,
+                    region_name: str) -> Any:
+    updated = _parse_and_update_resource(logical_id, resource_json, resources_map, account_id, region_name)
+    return updated if updated is not None else resources_map[logical_id]
+
+
+cfn_parsing.parse_and_update_resource = _update_or_keep
+
+# 9. An update diffed templates as text, so a resource that only *refers* to a replaced one (the Endpoint,
+#    via GetAtt EndpointConfigName) was left pointing at the deleted EndpointConfig. Update such dependants too,
+#    as CloudFormation does when a referenced attribute changes.
+_build_resource_diff = cfn_parsing.ResourceMap.build_resource_diff
+
+
+def _referenced(node: Any) -> set[str]:
+    if isinstance(node, dict):
+        found = {node["Ref"]} if isinstance(node.get("Ref"), str) else set()
+        if isinstance(node.get("Fn::GetAtt"), list):
+            found.add(node["Fn::GetAtt"][0])
+        return found.union(*(_referenced(v) for v in node.values()))
+    if isinstance(node, list):
+        return set().union(*(_referenced(v) for v in node))
+    return set()
+
+
+def _diff_with_dependants(self: Any, other_template: dict[str, Any], parameters: Any = None) -> dict[str, Any]:
+    actions = _build_resource_diff(self, other_template, parameters)
+    new, old = other_template["Resources"], self._resource_json_map
+    changed = True
+    while changed:
+        changed = False
+        for name, resource in new.items():
+            if name in old and name not in actions["Modify"] and _referenced(resource) & set(actions["Modify"]):
+                actions["Modify"].append(name)
+                changed = True
+    return dict(actions)
+
+
+cfn_parsing.ResourceMap.build_resource_diff = _diff_with_dependants  # type: ignore[method-assign]
 
 cfn_parsing.get_model_map.cache_clear()
 cfn_parsing.get_name_type_map.cache_clear()
