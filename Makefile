@@ -12,7 +12,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run synth serve package train test lint bench cost rehearse clean
+.PHONY: setup run synth serve package train test lint check-templates bench cost rehearse clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -43,12 +43,20 @@ serve: setup
 
 run: synth serve
 
+# cdk synth (cdk-nag runs inside it), then cfn-lint and checkov on every synthesized template.
+check-templates: setup $(CHECKOV_VENV)/.installed
+	npx cdk synth --no-notices --quiet -c github_repository=example/velib-forecast
+	$(VENV)/bin/cfn-lint cdk.out/*.template.json
+	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact \
+		--framework cloudformation -d cdk.out
+
 train: setup
 	$(PY) -m cdk_app train
 
 lint: setup
 	$(PY) -m ruff check .
 	$(PY) -m mypy
+	$(VENV)/bin/actionlint .github/workflows/*.yml
 
 test: setup $(CHECKOV_VENV)/.installed lint
 	$(PY) -m pytest

@@ -23,13 +23,9 @@ from cdk_app.local_server import ModelServer
 from cdk_app.packaging import build_archive
 from cdk_app.paths import ARTIFACTS_DIR, MODEL_CODE_DIR
 from cdk_app.progress import step
+from cdk_app.reference_request import REFERENCE_REQUEST
 from cdk_app.serving_code import inference, model_utils
 
-GUIDE_REQUEST: dict[str, Any] = {
-    "station_code": "16107",
-    "historical_bikes": [12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
-    "hour": 14, "day_of_week": 1, "is_weekend": False, "capacity": 20, "latitude": 48.8566, "longitude": 2.3522,
-}
 BATCH_STATIONS = 1500
 CONCURRENT_CLIENTS = 5
 
@@ -60,7 +56,7 @@ def timed(name: str, call: Callable[[], object], repeat: int, warmup: int = 20) 
 
 
 def batch_body(count: int) -> str:
-    return json.dumps({"instances": [{**GUIDE_REQUEST, "hour": i % 24} for i in range(count)]})
+    return json.dumps({"instances": [{**REFERENCE_REQUEST, "hour": i % 24} for i in range(count)]})
 
 
 def in_process_rows(repeat: int) -> list[Row]:
@@ -68,7 +64,7 @@ def in_process_rows(repeat: int) -> list[Row]:
     torch.set_num_threads(1)
     bundle = inference.model_fn(str(ARTIFACTS_DIR))
     rows = []
-    for count, body in ((1, json.dumps(GUIDE_REQUEST)), (BATCH_STATIONS, batch_body(BATCH_STATIONS))):
+    for count, body in ((1, json.dumps(REFERENCE_REQUEST)), (BATCH_STATIONS, batch_body(BATCH_STATIONS))):
         runs = repeat if count == 1 else max(repeat // 50, 10)
         features = model_utils.preprocess_input(model_utils.validate_input(json.loads(body)), bundle)
         rows.append(timed(f"bare forward, {count} station(s)",
@@ -130,7 +126,7 @@ def stack_rows(archive: Path, repeat: int) -> tuple[list[Row], dict[str, float]]
         server.start()
     try:
         call = _Caller(server.ports.inference)
-        one = json.dumps(GUIDE_REQUEST).encode()
+        one = json.dumps(REFERENCE_REQUEST).encode()
         call(one)
         cold = {"cold_start_to_first_200_s": round(time.perf_counter() - started, 2),
                 "start_to_ready_s": round(server.ready_seconds, 2)}
@@ -157,7 +153,7 @@ def run(output: Path, repeat: int = 1000) -> dict[str, Any]:
     report = {"rows": [asdict(r) for r in rows], **cold,
               "handler_over_forward_p50": {str(k): round(v, 2) for k, v in ratio.items()},
               "archive_sha256": archive.sha256, "archive_bytes": archive.size,
-              "request_bytes": len(json.dumps(GUIDE_REQUEST)), "threads": torch.get_num_threads()}
+              "request_bytes": len(json.dumps(REFERENCE_REQUEST)), "threads": torch.get_num_threads()}
     write_json(output, report)
     return report
 

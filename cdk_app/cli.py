@@ -264,8 +264,26 @@ def _add_rehearse(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_rehearse)
 
 
+def _smoke(args: argparse.Namespace) -> int:
+    from cdk_app.smoke import run_smoke_test
+
+    run_smoke_test(f"VelibForecast-{args.stage}", f"velib-forecast-{args.stage}", args.region)
+    return 0
+
+
+def _add_smoke(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("smoke", help="check a deployed endpoint after `cdk deploy` (used by CI)",
+                       description="Wait for the stage's endpoint to settle, fail if it does not serve the "
+                                   "EndpointConfig the stack just created (SageMaker can roll back silently), then "
+                                   "send the reference request through the client and check the forecast.")
+    p.add_argument("--stage", default="dev", help="deployed stage (default: %(default)s)")
+    p.add_argument("--region", help="AWS region (default: your AWS configuration)")
+    p.set_defaults(handler=_smoke)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_train, _add_package, _add_convert_scaler, _add_serve, _add_predict, _add_bench, _add_cost, _add_rehearse,
+    _add_smoke,
 )
 
 

@@ -28,11 +28,15 @@ _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _IMAGE_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_OIDC_PROVIDER = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$")
+_QUALIFIER = re.compile(r"^[a-z0-9]{1,10}$")
 _NONE = ("", "none", "null")
 KEYS = ("stage", "account", "region", "memory_mb", "max_concurrency", "provisioned_concurrency", "image_tag",
         "alarm_email", "budget_usd", "budget_scope", "log_retention_days", "model_server_timeout_seconds",
         "artifacts_dir", "alarm_5xx_rate", "alarm_4xx_rate", "alarm_latency_p99_ms", "alarm_cold_start_ms",
-        "alarm_spillover_invocations", "alarm_period_minutes")
+        "alarm_spillover_invocations", "alarm_period_minutes", "github_repository", "github_oidc_provider_arn",
+        "cdk_qualifier")
 
 
 class ConfigError(ValueError):
@@ -52,6 +56,15 @@ class AlarmThresholds:
 
 
 @dataclass(frozen=True)
+class CiSettings:
+    """The GitHub repository whose main branch and prod environment may deploy, by OIDC."""
+
+    repository: str
+    existing_oidc_provider_arn: str | None
+    cdk_qualifier: str
+
+
+@dataclass(frozen=True)
 class DeploymentConfig:
     stage: str
     account: str | None
@@ -67,6 +80,7 @@ class DeploymentConfig:
     model_server_timeout_seconds: int
     artifacts_dir: Path
     alarms: AlarmThresholds
+    ci: CiSettings | None
 
     @property
     def endpoint_name(self) -> str:
@@ -146,6 +160,14 @@ def load_config(context: Mapping[str, Any], default_account: str | None = None) 
     artifacts_dir = artifacts if artifacts.is_absolute() else REPO_ROOT / artifacts
     if not artifacts_dir.is_dir():
         raise _fail("artifacts_dir", "a folder holding the model artifacts", str(artifacts))
+    repository, provider = get("github_repository"), get("github_oidc_provider_arn")
+    ci = None if _optional(repository) else CiSettings(
+        repository=_pattern("github_repository", repository, _REPOSITORY, "owner/name of a GitHub repository"),
+        existing_oidc_provider_arn=None if _optional(provider) else _pattern(
+            "github_oidc_provider_arn", provider, _OIDC_PROVIDER,
+            "the ARN of the account's token.actions.githubusercontent.com OIDC provider, or empty to create one"),
+        cdk_qualifier=_pattern("cdk_qualifier", get("cdk_qualifier"), _QUALIFIER,
+                               "the bootstrap qualifier, 1-10 lower-case letters or digits"))
     return DeploymentConfig(
         stage=_pattern("stage", get("stage"), _STAGE, "lower-case letters, digits and '-', starting with a letter "
                                                        "(at most 20 characters), e.g. dev or prod"),
@@ -171,4 +193,5 @@ def load_config(context: Mapping[str, Any], default_account: str | None = None) 
                                            0, 1_000_000),
             period_minutes=_integer("alarm_period_minutes", get("alarm_period_minutes"), 1, 60),
         ),
+        ci=ci,
     )

@@ -29,6 +29,7 @@ from cdk_app.dlc_image import dlc_image
 from cdk_app.local_server import free_port
 from cdk_app.paths import ARTIFACTS_DIR, REPO_ROOT
 from cdk_app.progress import say
+from cdk_app.smoke import check_new_config
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-3"
@@ -258,6 +259,9 @@ class Rehearsal:
         def deploy() -> list[str]:
             self.deploy()
             checked = self.check_deployment()
+            check_new_config(self.emulator.client("sagemaker"), self.emulator.client("cloudformation"), STACK,
+                             ENDPOINT)
+            checked.append("smoke: InService on the stack's new EndpointConfig")
             endpoint, config = self.check_endpoint(4096, 5)
             state.update(outputs=self.outputs(), config=endpoint["EndpointConfigName"],
                          model=config["ProductionVariants"][0]["ModelName"])

@@ -1,0 +1,57 @@
+"""Post-deploy smoke test: the endpoint serves the *new* config, and answers the reference request.
+
+SageMaker can silently roll an endpoint back to its previous config after a failed update while
+CloudFormation reports success, so "the deploy passed" is not enough: compare the endpoint's
+config with the one the stack just created.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cdk_app.client import ForecastClient
+from cdk_app.progress import say
+from cdk_app.reference_request import REFERENCE_REQUEST
+
+WAIT_DELAY_SECONDS = 30
+WAIT_MAX_ATTEMPTS = 60  # 30 minutes: a serverless endpoint update takes a few
+
+
+class SmokeTestError(RuntimeError):
+    """The deployed endpoint is not what the stack says it should be."""
+
+
+def stack_endpoint_config(cloudformation: Any, stack_name: str) -> str:
+    resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
+    names = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::SageMaker::EndpointConfig"]
+    if len(names) != 1:
+        raise SmokeTestError(f"stack {stack_name} has {len(names)} endpoint configs, expected 1")
+    return str(names[0])
+
+
+def check_new_config(sagemaker: Any, cloudformation: Any, stack_name: str, endpoint_name: str) -> str:
+    """Wait until the endpoint settles, then require InService on the stack's own EndpointConfig."""
+    expected = stack_endpoint_config(cloudformation, stack_name)
+    sagemaker.get_waiter("endpoint_in_service").wait(
+        EndpointName=endpoint_name, WaiterConfig={"Delay": WAIT_DELAY_SECONDS, "MaxAttempts": WAIT_MAX_ATTEMPTS})
+    endpoint = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    if endpoint["EndpointConfigName"] != expected:
+        raise SmokeTestError(f"endpoint {endpoint_name} serves {endpoint['EndpointConfigName']}, not the new "
+                             f"{expected}: SageMaker rolled the update back ({endpoint.get('FailureReason', '')})")
+    return expected
+
+
+def run_smoke_test(stack_name: str, endpoint_name: str, region: str | None = None) -> None:
+    import boto3
+
+    session = boto3.session.Session(region_name=region)
+    config = check_new_config(session.client("sagemaker"), session.client("cloudformation"), stack_name,
+                              endpoint_name)
+    say(f"{endpoint_name} is InService on {config}")
+    forecast = ForecastClient(endpoint_name, region=session.region_name, cache_ttl_seconds=None).predict(
+        REFERENCE_REQUEST)
+    capacity = REFERENCE_REQUEST["capacity"]
+    if sorted(forecast.predictions) != ["T+1h", "T+2h", "T+3h"] or not all(
+            0 <= v <= capacity for v in forecast.predictions.values()):
+        raise SmokeTestError(f"unexpected forecast for the reference request: {forecast}")
+    say(f"reference request answered: {forecast.predictions} (model {forecast.model_version})")

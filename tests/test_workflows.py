@@ -1,0 +1,91 @@
+"""The GitHub Actions workflows: actionlint-clean, pinned, least privilege, one deploy per stage at a time."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cdk_app.paths import REPO_ROOT
+
+WORKFLOWS = sorted((REPO_ROOT / ".github" / "workflows").glob("*.yml"))
+ACTIONLINT = Path(sys.executable).parent / "actionlint"
+
+
+def load(name: str) -> dict[str, Any]:
+    data = yaml.safe_load((REPO_ROOT / ".github" / "workflows" / name).read_text())
+    data["on"] = data.pop(True, data.get("on"))  # YAML 1.1 reads the key `on` as true
+    return dict(data)
+
+
+def test_actionlint_passes_on_every_workflow() -> None:
+    assert {w.name for w in WORKFLOWS} == {"pull-request.yml", "deploy-dev.yml", "deploy-prod.yml", "destroy.yml"}
+    result = subprocess.run([str(ACTIONLINT), *map(str, WORKFLOWS)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_actionlint_is_live(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yml"
+    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n"
+                   "      - run: echo ${{ github.nope }}\n")
+    result = subprocess.run([str(ACTIONLINT), str(bad)], capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "nope" in result.stdout
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=[w.name for w in WORKFLOWS])
+def test_actions_are_pinned_and_permissions_least(workflow: Path) -> None:
+    text = workflow.read_text()
+    for action in re.findall(r"uses:\s*(\S+)", text):
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@v\d+\.\d+\.\d+", action), f"{action} is not pinned to a version"
+    data = load(workflow.name)
+    assert data["permissions"] == {"contents": "read"}
+    for job in data["jobs"].values():
+        assert set(job.get("permissions", {}).values()) <= {"read", "write"}
+        assert set(job.get("permissions", {})) <= {"contents", "id-token"}
+    assert "aws-access-key-id" not in text and "AWS_SECRET_ACCESS_KEY" not in text  # OIDC only
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=[w.name for w in WORKFLOWS])
+def test_pip_and_npm_are_cached(workflow: Path) -> None:
+    steps = [s for job in load(workflow.name)["jobs"].values() for s in job["steps"]]
+    python = [s for s in steps if s.get("uses", "").startswith("actions/setup-python")]
+    node = [s for s in steps if s.get("uses", "").startswith("actions/setup-node")]
+    assert python and all(s["with"]["cache"] == "pip" for s in python)
+    assert node and all(s["with"]["cache"] == "npm" for s in node)
+
+
+def test_deploys_of_one_stage_never_overlap() -> None:
+    groups = {name: load(name)["concurrency"] for name in ("deploy-dev.yml", "deploy-prod.yml", "destroy.yml")}
+    assert groups["deploy-dev.yml"] == {"group": "deploy-dev", "cancel-in-progress": False}
+    assert groups["deploy-prod.yml"] == {"group": "deploy-prod", "cancel-in-progress": False}
+    assert groups["destroy.yml"] == {"group": "deploy-${{ inputs.stage }}", "cancel-in-progress": False}
+
+
+def test_push_to_main_tests_then_deploys_dev_then_smoke_tests() -> None:
+    data = load("deploy-dev.yml")
+    assert data["on"] == {"push": {"branches": ["main"]}}
+    assert data["jobs"]["deploy"]["needs"] == "test"
+    runs = [s.get("run", "") for s in data["jobs"]["deploy"]["steps"]]
+    deploy = next(i for i, r in enumerate(runs) if "cdk deploy VelibForecast-dev" in r)
+    smoke = next(i for i, r in enumerate(runs) if "cdk_app smoke --stage dev" in r)
+    assert deploy < smoke
+    assert "make test" in [s.get("run") for s in data["jobs"]["test"]["steps"]]
+
+
+def test_prod_is_manual_or_tagged_behind_the_prod_environment() -> None:
+    data = load("deploy-prod.yml")
+    assert set(data["on"]) == {"workflow_dispatch", "push"} and data["on"]["push"] == {"tags": ["v*"]}
+    assert data["jobs"]["deploy"]["environment"] == "prod"
+
+
+def test_pull_requests_run_tests_synth_and_checkers() -> None:
+    runs = [s.get("run", "") for s in load("pull-request.yml")["jobs"]["checks"]["steps"]]
+    assert "make test" in runs and "make check-templates" in runs
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    target = makefile.split("check-templates:", 1)[1].split("\n\n", 1)[0]
+    assert "cdk synth" in target and "cfn-lint" in target and "checkov" in target
