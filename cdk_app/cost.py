@@ -16,6 +16,9 @@ from typing import Any
 PRICE_PER_GB_SECOND = 0.00002  # about $0.00004 per second at 2 GB
 PRICE_PER_GB_DATA = 0.016  # data processed, in and out
 RESPONSE_BYTES_PER_STATION = 230
+KMS_KEY_PER_MONTH = 1.00
+ALARM_PER_MONTH = 0.10
+ALARMS = 4
 DEFAULT_REQUESTS = (1_000, 10_000, 100_000)
 SINGLE = "through the stack, 1 station, sequential"
 BATCH = "through the stack, 1500 stations in one request"
@@ -57,7 +60,8 @@ def workloads(bench: dict[str, Any]) -> tuple[Workload, Workload]:
 def cost_table(bench_path: Path, memory_mb: int, prices: Prices, requests: tuple[int, ...]) -> str:
     bench = json.loads(bench_path.read_text())
     single, batch = workloads(bench)
-    lines = [f"memory {memory_mb} MB, ${prices.per_gb_second}/GB-s compute, ${prices.per_gb_data}/GB data; "
+    lines = [f"memory {memory_mb} MB, ${_price(prices.per_gb_second)}/GB-s compute, "
+             f"${_price(prices.per_gb_data)}/GB data; "
              f"single request {single.duration_ms:.2f} ms, {batch.stations} stations in one request "
              f"{batch.duration_ms:.1f} ms (from {bench_path})",
              f"{'station forecasts / month':>26} {'one per request':>16} {'1,500 per request':>18}"]
@@ -65,6 +69,13 @@ def cost_table(bench_path: Path, memory_mb: int, prices: Prices, requests: tuple
         alone = monthly_cost(count, single, memory_mb, prices)["total"]
         batched = monthly_cost(-(-count // batch.stations), batch, memory_mb, prices)["total"]
         lines.append(f"{count:>26,} {'$' + format(alone, '.4f'):>16} {'$' + format(batched, '.4f'):>18}")
-    lines.append("Not included: S3 storage of the archive (cents), CloudWatch logs and alarms, the KMS key "
-                 "($1/month), and the free tier (150,000 s/month for the first 2 months).")
+    standing = KMS_KEY_PER_MONTH + ALARMS * ALARM_PER_MONTH
+    lines.append(f"Standing charges whatever the traffic: the KMS key ${KMS_KEY_PER_MONTH:.2f} + {ALARMS} alarms "
+                 f"${ALARMS * ALARM_PER_MONTH:.2f} = ${standing:.2f}/month (the dashboard is free within an account's "
+                 "first 3). Not included: S3 storage of the archive and log ingestion (cents), and the free tier "
+                 "(150,000 s/month for the first 2 months).")
     return "\n".join(lines)
+
+
+def _price(value: float) -> str:
+    return format(value, ".6f").rstrip("0").rstrip(".")
