@@ -113,11 +113,33 @@ def _create_key_with_cfn_tags(self: Any, *args: Any, **kwargs: Any) -> Any:
 KmsBackend.create_key = _create_key_with_cfn_tags  # type: ignore[method-assign]
 
 
-class _AlarmModel(CloudFormationModel):
-    """5a. AWS::CloudWatch::Alarm was skipped silently ("No Moto CloudFormation support")."""
+class _NamedAndRecreated:
+    """What the two models below share: a name as physical id, and an update that deletes and recreates.
 
-    def __init__(self, name: str, account_id: str, region_name: str) -> None:
-        self.name, self.account_id, self.region_name = name, account_id, region_name
+    A mixin, not a CloudFormationModel subclass: moto registers only direct subclasses of that class.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> Any:
+        raise NotImplementedError  # each model creates its own kind of resource
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+
+class _AlarmModel(_NamedAndRecreated, CloudFormationModel):
+    """5a. AWS::CloudWatch::Alarm was skipped silently ("No Moto CloudFormation support")."""
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -126,10 +148,6 @@ class _AlarmModel(CloudFormationModel):
     @staticmethod
     def cloudformation_name_type() -> str:
         return "AlarmName"
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
@@ -142,23 +160,14 @@ class _AlarmModel(CloudFormationModel):
             description=p.get("AlarmDescription"), dimensions=p.get("Dimensions", []),
             alarm_actions=p.get("AlarmActions", []), extended_statistic=p.get("ExtendedStatistic"),
             ok_actions=p.get("OKActions", []), treat_missing_data=p.get("TreatMissingData"), unit=p.get("Unit"))
-        return cls(resource_name, account_id, region_name)
-
-    @classmethod
-    def update_from_cloudformation_json(cls, original_resource: _AlarmModel, new_resource_name: str,
-                                        cloudformation_json: Any, account_id: str, region_name: str) -> _AlarmModel:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        return cls(resource_name)
 
     def delete(self, account_id: str, region_name: str) -> None:
         cloudwatch_backends[account_id][region_name].delete_alarms([self.name])
 
 
-class _BudgetModel(CloudFormationModel):
+class _BudgetModel(_NamedAndRecreated, CloudFormationModel):
     """5b. AWS::Budgets::Budget was skipped silently too."""
-
-    def __init__(self, name: str, account_id: str) -> None:
-        self.name, self.account_id = name, account_id
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -167,10 +176,6 @@ class _BudgetModel(CloudFormationModel):
     @staticmethod
     def cloudformation_name_type() -> str:
         return "BudgetName"
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
@@ -182,13 +187,7 @@ class _BudgetModel(CloudFormationModel):
             budget["BudgetLimit"] = {"Amount": str(limit["Amount"]), "Unit": limit["Unit"]}
         budgets_backends[account_id]["aws"].create_budget(account_id, budget, p.get("NotificationsWithSubscribers",
                                                                                       []))
-        return cls(budget["BudgetName"], account_id)
-
-    @classmethod
-    def update_from_cloudformation_json(cls, original_resource: _BudgetModel, new_resource_name: str,
-                                        cloudformation_json: Any, account_id: str, region_name: str) -> _BudgetModel:
-        original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        return cls(budget["BudgetName"])
 
     def delete(self, account_id: str, region_name: str) -> None:
         budgets_backends[account_id]["aws"].delete_budget(account_id, self.name)

@@ -23,10 +23,10 @@ class SmokeTestError(RuntimeError):
 
 def stack_endpoint_config(cloudformation: Any, stack_name: str) -> str:
     resources = cloudformation.describe_stack_resources(StackName=stack_name)["StackResources"]
-    names = [r["PhysicalResourceId"] for r in resources if r["ResourceType"] == "AWS::SageMaker::EndpointConfig"]
+    names = [r["PhysicalResourceId"] for r in resources if r.get("ResourceType") == "AWS::SageMaker::EndpointConfig"]
     if len(names) != 1:
         raise SmokeTestError(f"stack {stack_name} has {len(names)} endpoint configs, expected 1")
-    return str(names[0])
+    return str(names[0]).rsplit("/", 1)[-1]  # the physical id of an EndpointConfig is its ARN
 
 
 def check_new_config(sagemaker: Any, cloudformation: Any, stack_name: str, endpoint_name: str) -> str:
