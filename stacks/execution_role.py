@@ -1,7 +1,7 @@
 """The SageMaker execution role, with only what the serving container uses.
 
-Not AmazonSageMakerFullAccess: that grants the container sagemaker:* and iam:PassRole on every
-role, and still cannot read buckets without "sagemaker" in their name.
+Not the AWS-managed SageMaker full-access policy: it grants the container sagemaker:* and
+iam:PassRole on every role, and still cannot read buckets without "sagemaker" in their name.
 """
 
 from __future__ import annotations
