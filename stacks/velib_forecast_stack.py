@@ -8,7 +8,7 @@ from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from cdk_app.config import PROJECT, DeploymentConfig
-from cdk_app.dlc_image import dlc_image
+from cdk_app.dlc_image import dlc_image, partition_of
 from cdk_app.packaging import build_archive
 from cdk_app.paths import BUILD_DIR, MODEL_CODE_DIR
 from stacks.alert_topic import AlertTopic
@@ -18,6 +18,9 @@ from stacks.endpoint_alarms import EndpointAlarms
 from stacks.endpoint_dashboard import EndpointDashboard
 from stacks.execution_role import ExecutionRole
 from stacks.serverless_endpoint import ServerlessEndpoint
+
+CONSOLE_HOSTS = {"aws": "console.aws.amazon.com", "aws-cn": "console.amazonaws.cn",
+                 "aws-us-gov": "console.amazonaws-us-gov.com"}
 
 
 class VelibForecastStack(Stack):
@@ -56,8 +59,8 @@ class VelibForecastStack(Stack):
             "ImageUri": image.uri,
             "ModelVersion": archive.model_version,
             "AlertTopicArn": alerts.topic.topic_arn,
-            "DashboardUrl": f"https://console.aws.amazon.com/cloudwatch/home?region={config.region}"
-                            f"#dashboards:name={config.endpoint_name}",
+            "DashboardUrl": f"https://{CONSOLE_HOSTS[partition_of(config.region)]}/cloudwatch/home?"
+                            f"region={config.region}#dashboards:name={config.endpoint_name}",
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
