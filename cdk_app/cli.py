@@ -101,7 +101,8 @@ def _serve(args: argparse.Namespace) -> int:
             archive = build_archive(ARTIFACTS_DIR, MODEL_CODE_DIR, DEFAULT_ARCHIVE).path
     endpoint = LocalEndpoint(archive, endpoint_name=args.endpoint_name, port=args.port,
                              ready_timeout=args.ready_timeout)
-    signal.signal(signal.SIGTERM, _interrupt)
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: a shell may start us with it ignored
+        signal.signal(stop_signal, _interrupt)
     try:
         with step("starting the SageMaker PyTorch serving stack (TorchServe) and waiting for READY workers"):
             endpoint.start()
