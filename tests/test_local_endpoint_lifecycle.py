@@ -68,14 +68,16 @@ def test_a_second_server_is_refused(archive: Path) -> None:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_serve_command_stops_cleanly(archive: Path, stop_signal: signal.Signals) -> None:
+    scratch_root = Path(os.environ.get("TMPDIR", "/tmp"))
+    before = set(scratch_root.glob("velib-endpoint-*"))
     process = subprocess.Popen([sys.executable, "-m", "cdk_app", "serve", "--archive", str(archive)], cwd=REPO_ROOT,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert process.stdout is not None
         first_line = process.stdout.readline()  # blocks until ready, or EOF if serve died
         assert first_line.startswith("endpoint-url: http://127.0.0.1:"), process.stderr.read() if process.stderr else ""
-        scratch_dirs = {p for p in Path(os.environ.get("TMPDIR", "/tmp")).glob("velib-endpoint-*")}
-        assert scratch_dirs
+        scratch_dirs = set(scratch_root.glob("velib-endpoint-*")) - before
+        assert len(scratch_dirs) == 1
         process.send_signal(stop_signal)
         assert process.wait(timeout=60) == 0
         assert not any(p.exists() for p in scratch_dirs)
