@@ -74,7 +74,7 @@ class DeploymentConfig:
     provisioned_concurrency: int | None
     image_tag: str
     alarm_email: str | None
-    budget_usd: float
+    budget_usd: float | None  # None: no budget (CloudFormation has no AWS::Budgets::Budget in some regions)
     budget_scope: str
     log_retention_days: int
     model_server_timeout_seconds: int
@@ -178,7 +178,7 @@ def load_config(context: Mapping[str, Any], default_account: str | None = None) 
         provisioned_concurrency=provisioned_concurrency,
         image_tag=_pattern("image_tag", get("image_tag"), _IMAGE_TAG, "a container image tag"),
         alarm_email=None if _optional(email) else _pattern("alarm_email", email, _EMAIL, "an e-mail address or empty"),
-        budget_usd=_number("budget_usd", get("budget_usd"), 1, 100_000),
+        budget_usd=_number("budget_usd", get("budget_usd"), 0, 100_000) or None,
         budget_scope=_choice("budget_scope", get("budget_scope"), BUDGET_SCOPES, str),
         log_retention_days=_choice("log_retention_days", get("log_retention_days"), LOG_RETENTION_DAYS, int),
         model_server_timeout_seconds=_integer("model_server_timeout_seconds", get("model_server_timeout_seconds"),

@@ -25,7 +25,8 @@ def cost_filters(config: DeploymentConfig) -> dict[str, Any]:
 
 
 class CostBudget(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig, topic_arn: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig, amount_usd: float,
+                 topic_arn: str) -> None:
         super().__init__(scope, construct_id)
         subscribers = [budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=topic_arn)]
         if config.alarm_email:
@@ -35,7 +36,7 @@ class CostBudget(Construct):
             self, "Budget",
             budget=budgets.CfnBudget.BudgetDataProperty(
                 budget_type="COST", time_unit="MONTHLY",
-                budget_limit=budgets.CfnBudget.SpendProperty(amount=config.budget_usd, unit="USD"),
+                budget_limit=budgets.CfnBudget.SpendProperty(amount=amount_usd, unit="USD"),
                 cost_filters=cost_filters(config)),
             notifications_with_subscribers=[
                 budgets.CfnBudget.NotificationWithSubscribersProperty(

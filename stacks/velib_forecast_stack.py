@@ -46,9 +46,11 @@ class VelibForecastStack(Stack):
                        provisioned=config.provisioned_concurrency is not None, topic=alerts.topic)
         EndpointDashboard(self, "Monitoring", endpoint_name=config.endpoint_name,
                                       period_minutes=config.alarms.period_minutes)
-        budget = CostBudget(self, "Cost", config=config, topic_arn=alerts.topic.topic_arn)
-        # Budgets checks that it may publish when the budget is created.
-        budget.node.add_dependency(alerts.policy)
+        if config.budget_usd is not None:
+            budget = CostBudget(self, "Cost", config=config, amount_usd=config.budget_usd,
+                                topic_arn=alerts.topic.topic_arn)
+            # Budgets checks that it may publish when the budget is created.
+            budget.node.add_dependency(alerts.policy)
 
         for key, value in (("project", PROJECT), ("stage", config.stage), ("model_version", archive.model_version)):
             Tags.of(self).add(key, value)

@@ -51,7 +51,7 @@ def test_strings_from_the_command_line_are_parsed() -> None:
     ("account", "1234", "12-digit"),
     ("image_tag", "bad tag", "image tag"),
     ("alarm_email", "not-an-email", "e-mail"),
-    ("budget_usd", 0, "a number 1-100000"),
+    ("budget_usd", -1, "a number 0-100000"),
     ("budget_usd", "free", "a number"),
     ("budget_scope", "everything", "one of service, tag"),
     ("log_retention_days", 10, "one of 1, 3, 5, 7, 14, 30"),

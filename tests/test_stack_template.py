@@ -218,6 +218,10 @@ def test_budget_can_be_scoped_by_tag(synth_app: Callable[..., Synthesized]) -> N
     assert budget["Properties"]["Budget"]["BudgetLimit"]["Amount"] == 3.5
 
 
+def test_budget_zero_means_no_budget(synth_app: Callable[..., Synthesized]) -> None:
+    assert synth_app(budget_usd="0").of_type("AWS::Budgets::Budget") == {}
+
+
 def test_outputs_and_tags(default_app: Synthesized) -> None:
     outputs = default_app.template.to_json()["Outputs"]
     assert {"EndpointName", "EndpointArn", "ModelDataUrl", "ImageUri", "ModelVersion", "AlertTopicArn",
