@@ -41,20 +41,25 @@ class RuntimeApiServer(ThreadingHTTPServer):
 
     def forward(self, method: str, path: str, body: bytes | None, headers: dict[str, str]
                 ) -> tuple[int, bytes, str]:
-        for attempt in (1, 2):  # a kept-alive connection the container closed is retried once, fresh
-            if self.upstream.connection is None:
-                self.upstream.connection = http.client.HTTPConnection(
-                    "127.0.0.1", self.container_port, timeout=INVOCATION_TIMEOUT_SECONDS)
-            try:
-                self.upstream.connection.request(method, path, body=body, headers=headers)
-                response = self.upstream.connection.getresponse()
-                return response.status, response.read(), response.getheader("Content-Type", "")
-            except (ConnectionError, http.client.HTTPException):
-                self.upstream.connection.close()
-                self.upstream.connection = None
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        try:
+            return self._exchange(method, path, body, headers)
+        except (ConnectionError, http.client.HTTPException):
+            # A kept-alive connection the container closed: once more, on a fresh one.
+            return self._exchange(method, path, body, headers)
+
+    def _exchange(self, method: str, path: str, body: bytes | None, headers: dict[str, str]
+                  ) -> tuple[int, bytes, str]:
+        if self.upstream.connection is None:
+            self.upstream.connection = http.client.HTTPConnection(
+                "127.0.0.1", self.container_port, timeout=INVOCATION_TIMEOUT_SECONDS)
+        try:
+            self.upstream.connection.request(method, path, body=body, headers=headers)
+            response = self.upstream.connection.getresponse()
+            return response.status, response.read(), response.getheader("Content-Type", "")
+        except (ConnectionError, http.client.HTTPException):
+            self.upstream.connection.close()
+            self.upstream.connection = None
+            raise
 
 
 class _Handler(BaseHTTPRequestHandler):
