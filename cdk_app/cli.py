@@ -12,13 +12,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cdk_app.paths import ARTIFACTS_DIR, BENCH_RESULTS, DEFAULT_ARCHIVE, MODEL_CODE_DIR
+from cdk_app.deployment.config import LOCAL_ENDPOINT_NAME, endpoint_name_for, project_context
+from cdk_app.paths import ARTIFACTS_DIR, BENCH_RESULTS, DEFAULT_ARCHIVE, MODEL_CODE_DIR, REPO_ROOT
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def _train(args: argparse.Namespace) -> int:
-    from cdk_app.training import TrainingSettings, train
+    from cdk_app.training.trainer import TrainingSettings, train
 
     settings = TrainingSettings(stations=args.stations, days=args.days, seed=args.seed, epochs=args.epochs)
     metrics = train(settings, args.output)
@@ -30,7 +31,7 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _package(args: argparse.Namespace) -> int:
-    from cdk_app.packaging import build_archive
+    from cdk_app.deployment.model_archive import build_archive
 
     archive = build_archive(args.artifacts, args.code, args.output)
     print(f"{archive.path}\n  sha256 {archive.sha256}\n  size {archive.size} bytes\n"
@@ -41,7 +42,7 @@ def _package(args: argparse.Namespace) -> int:
 
 
 def _convert_scaler(args: argparse.Namespace) -> int:
-    from cdk_app.scaler_json import convert_pickle
+    from cdk_app.training.scaler_conversion import convert_pickle
 
     features = [f.strip() for f in args.features.split(",")] if args.features else None
     scaler = convert_pickle(args.source, args.output, features)
@@ -91,8 +92,9 @@ def _interrupt(signum: int, frame: object) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import signal
 
-    from cdk_app.local_endpoint import LocalEndpoint
-    from cdk_app.packaging import build_archive
+    from cdk_app.client.example_requests import BATCH_REQUEST_FILE, GUIDE_REQUEST_FILE
+    from cdk_app.deployment.model_archive import build_archive
+    from cdk_app.local_serving.local_endpoint import LocalEndpoint
     from cdk_app.progress import say, step
 
     archive = args.archive
@@ -108,10 +110,11 @@ def _serve(args: argparse.Namespace) -> int:
             endpoint.start()
         print(f"endpoint-url: {endpoint.url}", flush=True)
         print(f"container-url: {endpoint.container_url}", flush=True)
+        guide, batch = (p.relative_to(REPO_ROOT) for p in (GUIDE_REQUEST_FILE, BATCH_REQUEST_FILE))
         say(f"try: python -m cdk_app predict --endpoint-url {endpoint.url} --endpoint-name {args.endpoint_name} "
-            "../shared/payloads/guide-example.json\n"
+            f"{guide}   (or {batch})\n"
             f"  or: aws sagemaker-runtime invoke-endpoint --endpoint-url {endpoint.url} "
-            f"--endpoint-name {args.endpoint_name} --content-type application/json --body fileb://payload.json out.json"
+            f"--endpoint-name {args.endpoint_name} --content-type application/json --body fileb://{guide} out.json"
             "\nCtrl-C stops it.")
         signal.pause()
     except KeyboardInterrupt:
@@ -124,11 +127,12 @@ def _serve(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from cdk_app.client import EndpointError, ForecastClient
+    from cdk_app.client.forecast_client import EndpointError, ForecastClient
     from cdk_app.progress import say
 
     requests = _predict_requests(args)
-    name = args.endpoint_name or ("velib-forecast-local" if args.endpoint_url else "velib-forecast-dev")
+    name = args.endpoint_name or (LOCAL_ENDPOINT_NAME if args.endpoint_url
+                                  else endpoint_name_for(str(project_context()["stage"])))
     client = ForecastClient(name, region=args.region, endpoint_url=args.endpoint_url, cache_ttl_seconds=None,
                             max_attempts=args.max_attempts)
     if len(requests) > 1:
@@ -171,7 +175,7 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
                                    "SageMaker Runtime API front (InvokeEndpoint), until Ctrl-C or SIGTERM.")
     p.add_argument("--port", type=int, help="Runtime API port (default: a free one)")
     p.add_argument("--archive", type=Path, help="model.tar.gz to serve (default: build it from artifacts/)")
-    p.add_argument("--endpoint-name", default="velib-forecast-local",
+    p.add_argument("--endpoint-name", default=LOCAL_ENDPOINT_NAME,
                    help="name InvokeEndpoint answers to (default: %(default)s)")
     p.add_argument("--ready-timeout", type=float, default=120.0,
                    help="seconds to wait for READY workers (default: %(default)s)")
@@ -184,7 +188,8 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
                                    "built from flags to a SageMaker endpoint, and print the forecasts as JSON. "
                                    "Exit code 2 means the endpoint rejected the request (HTTP 400).")
     p.add_argument("payload", nargs="?", type=Path, help="JSON payload file, or - for standard input")
-    p.add_argument("--endpoint-name", help="default: velib-forecast-local with --endpoint-url, else velib-forecast-dev")
+    p.add_argument("--endpoint-name", help=f"default: {LOCAL_ENDPOINT_NAME} with --endpoint-url, else the "
+                                           "endpoint of the stage in cdk.json")
     p.add_argument("--endpoint-url", help="e.g. the endpoint-url printed by `serve`; default: AWS")
     p.add_argument("--region", help="AWS region (default: your AWS configuration)")
     p.add_argument("--max-attempts", type=int, default=4, help="botocore attempts per call (default: %(default)s)")
@@ -202,7 +207,7 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from cdk_app.bench import format_table, run
+    from cdk_app.performance.bench import format_table, run
 
     print(format_table(run(args.json, repeat=args.repeat)))
     print(f"written to {args.json}")
@@ -210,12 +215,16 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _cost(args: argparse.Namespace) -> int:
-    from cdk_app.cost import Prices, cost_table
+    from cdk_app.deployment.config import load_project_config
+    from cdk_app.performance.cost import Prices, cost_table
+    from stacks.alarm_specs import alarm_specs
 
     if not args.bench.is_file():
         raise ValueError(f"{args.bench}: no benchmark results; run `python -m cdk_app bench` first")
-    print(cost_table(args.bench, args.memory_mb, Prices(args.price_per_gb_second, args.price_per_gb_data),
-                     tuple(args.requests)))
+    config = load_project_config()
+    alarms = len(alarm_specs(config.alarms, config.serverless.provisioned_concurrency is not None))
+    print(cost_table(args.bench, args.memory_mb or config.serverless.memory_mb, alarms,
+                     Prices(args.price_per_gb_second, args.price_per_gb_data), tuple(args.requests)))
     return 0
 
 
@@ -232,14 +241,14 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_cost(sub: argparse._SubParsersAction) -> None:
-    from cdk_app.cost import DEFAULT_REQUESTS, PRICE_PER_GB_DATA, PRICE_PER_GB_SECOND
+    from cdk_app.performance.cost import DEFAULT_REQUESTS, PRICE_PER_GB_DATA, PRICE_PER_GB_SECOND
 
     p = sub.add_parser("cost", help="monthly bill for N requests, from the measured durations",
                        description="SageMaker Serverless pricing: compute by the millisecond at the configured "
                                    "memory size, plus data processed in and out, and no per-request fee. Shows one "
                                    "station per request next to 1,500 stations per request. Prices are flags.")
     p.add_argument("--bench", type=Path, default=BENCH_RESULTS, help="results of `bench` (default: %(default)s)")
-    p.add_argument("--memory-mb", type=int, default=4096, help="endpoint memory size (default: %(default)s)")
+    p.add_argument("--memory-mb", type=int, help="endpoint memory size (default: memory_mb in cdk.json)")
     p.add_argument("--requests", type=int, nargs="+", default=list(DEFAULT_REQUESTS),
                    help="station forecasts per month (default: %(default)s)")
     p.add_argument("--price-per-gb-second", type=float, default=PRICE_PER_GB_SECOND,
@@ -250,7 +259,7 @@ def _add_cost(sub: argparse._SubParsersAction) -> None:
 
 
 def _rehearse(args: argparse.Namespace) -> int:
-    from cdk_app.rehearsal import format_table, rehearse
+    from cdk_app.rehearsal.steps import format_table, rehearse
 
     print(format_table(rehearse()))
     return 0
@@ -266,9 +275,11 @@ def _add_rehearse(sub: argparse._SubParsersAction) -> None:
 
 
 def _smoke(args: argparse.Namespace) -> int:
-    from cdk_app.smoke import run_smoke_test
+    from cdk_app.client.smoke import run_smoke_test
+    from cdk_app.deployment.config import load_project_config
 
-    run_smoke_test(f"VelibForecast-{args.stage}", f"velib-forecast-{args.stage}", args.region)
+    config = load_project_config(**({"stage": args.stage} if args.stage else {}))
+    run_smoke_test(config.stack_name, config.endpoint_name, args.region)
     return 0
 
 
@@ -277,7 +288,7 @@ def _add_smoke(sub: argparse._SubParsersAction) -> None:
                        description="Wait for the stage's endpoint to settle, fail if it does not serve the "
                                    "EndpointConfig the stack just created (SageMaker can roll back silently), then "
                                    "send the reference request through the client and check the forecast.")
-    p.add_argument("--stage", default="dev", help="deployed stage (default: %(default)s)")
+    p.add_argument("--stage", help="deployed stage (default: the stage in cdk.json)")
     p.add_argument("--region", help="AWS region (default: your AWS configuration)")
     p.set_defaults(handler=_smoke)
 

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 from model_utils import (
-    Features,
     InvalidInputError,
     ModelBundle,
+    RequestNotes,
     StationBatch,
     load_model_artifacts,
     parse_json,
@@ -44,7 +44,7 @@ class Prediction:
     """What predict_fn hands on to output_fn."""
 
     parsed: ParsedRequest
-    features: Features
+    notes: RequestNotes
     occupancy: np.ndarray
     version: str
 
@@ -84,8 +84,8 @@ def input_fn(input_data: str | bytes, content_type: str | None) -> ParsedRequest
 
 
 def predict_fn(parsed: ParsedRequest, model: ModelBundle) -> Prediction:
-    features = preprocess_input(parsed.batch, model)
-    return Prediction(parsed, features, predict_occupancy(model.model, features), model.version)
+    inputs, notes = preprocess_input(parsed.batch, model)
+    return Prediction(parsed, notes, predict_occupancy(model.model, inputs), model.version)
 
 
 def output_fn(prediction: Prediction, accept: str | None) -> tuple[str, str]:
@@ -93,6 +93,6 @@ def output_fn(prediction: Prediction, accept: str | None) -> tuple[str, str]:
         raise GenericInferenceToolkitError(406, f"accept '{accept}' is not supported; accept {JSON}")
     elapsed_ms = (time.perf_counter() - prediction.parsed.started) * 1000.0
     batch = prediction.parsed.batch
-    results: Any = postprocess_output(prediction.occupancy, batch, prediction.features, prediction.version,
+    results: Any = postprocess_output(prediction.occupancy, batch, prediction.notes, prediction.version,
                                       elapsed_ms)
     return json.dumps(results if batch.is_batch else results[0]), JSON

@@ -1,13 +1,15 @@
 """The model, the request contract and the feature pipeline, shared by the endpoint and by training.
 
+Sections, in order: contract (the constants come from forecast_contract.py, which tooling reads
+without torch), errors, value types, network, artifacts, validation, features, response.
+
 This module never imports the SageMaker toolkit, so every function can be tested without a
-server, and training builds its features with exactly the code that serves them (train/serve
+server, and training builds its model inputs with exactly the code that serves them (train/serve
 parity). It runs under torch 2.6 (the container) and torch 2.13 (development): use nothing newer.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections.abc import Mapping
@@ -17,37 +19,67 @@ from typing import Any
 
 import numpy as np
 import torch
+from forecast_contract import (
+    CAPACITY_RANGE,
+    CONFIG_FILE,
+    DAY_OF_WEEK_RANGE,
+    HISTORY_HOURS,
+    HORIZON_HOURS,
+    HORIZON_KEYS,
+    HOUR_RANGE,
+    LATITUDE_RANGE,
+    LONGITUDE_RANGE,
+    MAPPINGS_FILE,
+    MAX_BATCH,
+    MAX_MISSING_HOURS,
+    MAX_STATION_CODE_CHARS,
+    OPTIONAL_FIELDS,
+    REQUIRED_FIELDS,
+    SCALER_FILE,
+    STATIC_FEATURES,
+    WEIGHTS_FILE,
+    ArtifactError,
+    artifacts_version,
+    read_artifact,
+)
 from torch import nn
 
-WEIGHTS_FILE = "best_model.pth"
-CONFIG_FILE = "config.json"
-SCALER_FILE = "scaler.json"
-MAPPINGS_FILE = "station_mappings.json"
-ARTIFACT_FILES = (WEIGHTS_FILE, CONFIG_FILE, SCALER_FILE, MAPPINGS_FILE)
+# ----------------------------------------------------------------------------- contract
 
-# The request contract. It is the product's public API, so it is fixed here and not read from
-# the artifacts; `load_model_artifacts` refuses artifacts trained for another contract.
-HISTORY_HOURS = 24
-HORIZON_HOURS = (1, 2, 3)
-HORIZON_KEYS = tuple(f"T+{h}h" for h in HORIZON_HOURS)
-MAX_MISSING_HOURS = 6
-MAX_BATCH = 2000
-CAPACITY_RANGE = (1, 200)
-# The Velib' service area: Paris and the surrounding communes it serves, with a margin.
-LATITUDE_RANGE = (48.70, 49.05)
-LONGITUDE_RANGE = (2.10, 2.60)
-STATIC_FEATURES = ("capacity", "latitude", "longitude")
-REQUIRED_FIELDS = ("station_code", "historical_bikes", "hour", "day_of_week", "capacity", "latitude", "longitude")
-OPTIONAL_FIELDS = ("is_weekend",)
 MAX_REPORTED_ERRORS = 10
+TIME_FEATURES = 5
+_ALL_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS)
+_REQUIRED = frozenset(REQUIRED_FIELDS)
+
+# ----------------------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One bad field, named as the client sent it (`instances[17].hour`), and what is wrong with it."""
+
+    field: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}"
 
 
 class InvalidInputError(ValueError):
-    """A request the model cannot answer; the message names every bad field it found."""
+    """A request the model cannot answer; it lists every bad field it found, up to a bound."""
+
+    def __init__(self, fields: list[FieldProblem], more: int = 0) -> None:
+        self.fields = fields
+        self.more = more
+        shown = [str(f) for f in fields] + ([f"... and {more} more"] if more else [])
+        super().__init__("; ".join(shown))
+
+    @classmethod
+    def one(cls, field: str, problem: str) -> InvalidInputError:
+        return cls([FieldProblem(field, problem)])
 
 
-class ArtifactError(RuntimeError):
-    """A model artifact that is missing or unreadable; the message names the file."""
+# ----------------------------------------------------------------------------- value types
 
 
 @dataclass(frozen=True)
@@ -61,7 +93,7 @@ class Architecture:
     static_hidden: int
     head_hidden: int
     history_channels: int = 2
-    time_features: int = 5
+    time_features: int = TIME_FEATURES
 
     @classmethod
     def from_dict(cls, raw: Mapping[str, Any]) -> Architecture:
@@ -69,31 +101,6 @@ class Architecture:
 
     def to_dict(self) -> dict[str, int]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
-
-
-class VelibForecaster(nn.Module):
-    """Multi-input LSTM: history sequence, station embedding, static and time features.
-
-    It predicts the change in occupancy from the last observed hour, so that doing nothing is
-    persistence and the network only has to learn what persistence misses.
-    """
-
-    def __init__(self, arch: Architecture) -> None:
-        super().__init__()
-        self.lstm = nn.LSTM(arch.history_channels, arch.hidden_size, arch.num_layers, batch_first=True)
-        self.embedding = nn.Embedding(arch.num_embeddings, arch.embedding_dim)
-        static_in = len(STATIC_FEATURES) + arch.time_features
-        self.static = nn.Sequential(nn.Linear(static_in, arch.static_hidden), nn.ReLU())
-        self.head = nn.Sequential(
-            nn.Linear(arch.hidden_size + arch.embedding_dim + arch.static_hidden, arch.head_hidden),
-            nn.ReLU(),
-            nn.Linear(arch.head_hidden, len(HORIZON_HOURS)),
-        )
-
-    def forward(self, history: torch.Tensor, station: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
-        _, (hidden, _) = self.lstm(history)
-        joined = torch.cat([hidden[-1], self.embedding(station), self.static(static)], dim=1)
-        return history[:, -1, :1] + self.head(joined)
 
 
 @dataclass(frozen=True)
@@ -150,43 +157,72 @@ class ModelBundle:
 
 
 @dataclass(frozen=True)
-class Features:
-    """Model inputs for a batch, plus what the response must tell the client about them."""
+class StationBatch:
+    """Validated requests as columns, so one station and 2,000 take the same vectorised path."""
+
+    station_code: list[str]
+    history: np.ndarray  # (n, 24) float64, NaN where the client sent null
+    hour: np.ndarray
+    day_of_week: np.ndarray
+    is_weekend: np.ndarray
+    capacity: np.ndarray
+    latitude: np.ndarray
+    longitude: np.ndarray
+    is_batch: bool
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """The network's three inputs for a batch: what training and serving both feed it."""
 
     history: torch.Tensor
     station: torch.Tensor
     static: torch.Tensor
+
+
+@dataclass(frozen=True)
+class RequestNotes:
+    """What the response tells the client about its requests; training has no use for it."""
+
     station_known: np.ndarray
     imputed_hours: np.ndarray
     clipped_hours: np.ndarray
 
 
+# ----------------------------------------------------------------------------- network
+
+
+class VelibForecaster(nn.Module):
+    """Multi-input LSTM: history sequence, station embedding, static and time features.
+
+    It predicts the change in occupancy from the last observed hour, so that doing nothing is
+    persistence and the network only has to learn what persistence misses.
+    """
+
+    def __init__(self, arch: Architecture) -> None:
+        super().__init__()
+        self.lstm = nn.LSTM(arch.history_channels, arch.hidden_size, arch.num_layers, batch_first=True)
+        self.embedding = nn.Embedding(arch.num_embeddings, arch.embedding_dim)
+        static_in = len(STATIC_FEATURES) + arch.time_features
+        self.static = nn.Sequential(nn.Linear(static_in, arch.static_hidden), nn.ReLU())
+        self.head = nn.Sequential(
+            nn.Linear(arch.hidden_size + arch.embedding_dim + arch.static_hidden, arch.head_hidden),
+            nn.ReLU(),
+            nn.Linear(arch.head_hidden, len(HORIZON_HOURS)),
+        )
+
+    def forward(self, history: torch.Tensor, station: torch.Tensor, static: torch.Tensor) -> torch.Tensor:
+        _, (hidden, _) = self.lstm(history)
+        joined = torch.cat([hidden[-1], self.embedding(station), self.static(static)], dim=1)
+        return history[:, -1, :1] + self.head(joined)
+
+
 # ----------------------------------------------------------------------------- artifacts
-
-
-def artifacts_version(model_dir: str | Path) -> str:
-    """Content hash of the serving artifacts: the same files always give the same version."""
-    digest = hashlib.sha256()
-    for name in ARTIFACT_FILES:
-        data = _read_artifact(Path(model_dir), name)
-        digest.update(f"{name}\0{len(data)}\0".encode())
-        digest.update(data)
-    return digest.hexdigest()[:12]
-
-
-def _read_artifact(model_dir: Path, name: str) -> bytes:
-    path = model_dir / name
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise ArtifactError(f"{name}: missing from the model directory {model_dir}") from None
-    except OSError as exc:
-        raise ArtifactError(f"{name}: cannot be read ({exc})") from exc
 
 
 def _read_json_artifact(model_dir: Path, name: str) -> Any:
     try:
-        return json.loads(_read_artifact(model_dir, name))
+        return json.loads(read_artifact(model_dir, name))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactError(f"{name}: not valid JSON ({exc})") from exc
 
@@ -244,8 +280,6 @@ class _NonFinite:
 
 
 _ABSENT = object()
-_ALL_FIELDS = frozenset(REQUIRED_FIELDS + OPTIONAL_FIELDS)
-_REQUIRED = frozenset(REQUIRED_FIELDS)
 _HISTORY_TYPES = frozenset({int, float, type(None)})
 
 
@@ -283,54 +317,39 @@ class _Errors:
 
     def __init__(self, is_batch: bool) -> None:
         self.is_batch = is_batch
-        self.found: list[tuple[int, int, str]] = []
+        self.found: list[tuple[int, int, FieldProblem]] = []
 
     def field(self, row: int, name: str) -> str:
         return f"instances[{row}].{name}" if self.is_batch else name
 
     def add(self, row: int, name: str, problem: str) -> None:
-        self.found.append((row, len(self.found), f"{self.field(row, name)}: {problem}"))
+        self.add_named(row, self.field(row, name), problem)
+
+    def add_named(self, row: int, field: str, problem: str) -> None:
+        self.found.append((row, len(self.found), FieldProblem(field, problem)))
 
     def raise_if_any(self) -> None:
         if not self.found:
             return
-        ordered = [text for _, _, text in sorted(self.found)]
-        shown = ordered[:MAX_REPORTED_ERRORS]
-        if len(ordered) > MAX_REPORTED_ERRORS:
-            shown.append(f"... and {len(ordered) - MAX_REPORTED_ERRORS} more")
-        raise InvalidInputError("; ".join(shown))
-
-
-@dataclass(frozen=True)
-class StationBatch:
-    """Validated requests as columns, so one station and 2,000 take the same vectorised path."""
-
-    station_code: list[str]
-    history: np.ndarray  # (n, 24) float64, NaN where the client sent null
-    hour: np.ndarray
-    day_of_week: np.ndarray
-    is_weekend: np.ndarray
-    capacity: np.ndarray
-    latitude: np.ndarray
-    longitude: np.ndarray
-    is_batch: bool
+        ordered = [problem for _, _, problem in sorted(self.found, key=lambda found: found[:2])]
+        raise InvalidInputError(ordered[:MAX_REPORTED_ERRORS], max(0, len(ordered) - MAX_REPORTED_ERRORS))
 
 
 def validate_input(payload: Any) -> StationBatch:
     """Check a decoded JSON body, a single request or {"instances": [...]}, field by field."""
     if not isinstance(payload, dict):
-        raise InvalidInputError(f"request body: must be a JSON object, got {_describe(payload)}")
+        raise InvalidInputError.one("request body", f"must be a JSON object, got {_describe(payload)}")
     if "instances" not in payload:
         return _validate_rows([payload], is_batch=False)
     extra = sorted(set(payload) - {"instances"})
     if extra:
-        raise InvalidInputError(f"{extra[0]}: a batch body holds only 'instances'")
+        raise InvalidInputError.one(extra[0], "a batch body holds only 'instances'")
     instances = payload["instances"]
     if not isinstance(instances, list) or not instances:
-        raise InvalidInputError(f"instances: must be a non-empty list of requests, got {_describe(instances)}")
+        raise InvalidInputError.one("instances", f"must be a non-empty list of requests, got {_describe(instances)}")
     if len(instances) > MAX_BATCH:
-        raise InvalidInputError(f"instances: at most {MAX_BATCH} requests per call, got {len(instances)}; "
-                                "split the batch")
+        raise InvalidInputError.one("instances", f"at most {MAX_BATCH} requests per call, got {len(instances)}; "
+                                                 "split the batch")
     return _validate_rows(instances, is_batch=True)
 
 
@@ -341,10 +360,10 @@ def _validate_rows(items: list[Any], is_batch: bool) -> StationBatch:
 
     codes = [_station_code(obj["station_code"]) for obj in objects]
     for k in (k for k, code in enumerate(codes) if code is None):
-        errors.add(rows[k], "station_code", "must be a non-empty string of at most 32 characters, "
-                                            f"got {_describe(objects[k]['station_code'])}")
-    hour = _int_column(objects, rows, "hour", (0, 23), "", errors)
-    day = _int_column(objects, rows, "day_of_week", (0, 6), " (0 = Monday)", errors)
+        errors.add(rows[k], "station_code", f"must be a non-empty string of at most {MAX_STATION_CODE_CHARS} "
+                                            f"characters, got {_describe(objects[k]['station_code'])}")
+    hour = _int_column(objects, rows, "hour", HOUR_RANGE, "", errors)
+    day = _int_column(objects, rows, "day_of_week", DAY_OF_WEEK_RANGE, " (0 = Monday)", errors)
     capacity = _int_column(objects, rows, "capacity", CAPACITY_RANGE, "", errors)
     latitude = _coordinate_column(objects, rows, "latitude", LATITUDE_RANGE, errors)
     longitude = _coordinate_column(objects, rows, "longitude", LONGITUDE_RANGE, errors)
@@ -363,7 +382,7 @@ def _validate_rows(items: list[Any], is_batch: bool) -> StationBatch:
 def _has_fields(item: Any, row: int, errors: _Errors) -> bool:
     if type(item) is not dict:
         label = f"instances[{row}]" if errors.is_batch else "request body"
-        errors.found.append((row, len(errors.found), f"{label}: must be a JSON object, got {_describe(item)}"))
+        errors.add_named(row, label, f"must be a JSON object, got {_describe(item)}")
         return False
     keys = item.keys()
     if keys in (_REQUIRED, _ALL_FIELDS):
@@ -379,7 +398,7 @@ def _has_fields(item: Any, row: int, errors: _Errors) -> bool:
 def _station_code(value: Any) -> str | None:
     if type(value) is int and value >= 0:
         value = str(value)
-    if type(value) is str and value.strip() and len(value) <= 32:
+    if type(value) is str and value.strip() and len(value) <= MAX_STATION_CODE_CHARS:
         return value.strip()
     return None
 
@@ -481,7 +500,7 @@ def impute_history(history: np.ndarray) -> np.ndarray:
 def time_features(hour: np.ndarray, day_of_week: np.ndarray, is_weekend: np.ndarray,
                   out: np.ndarray | None = None) -> np.ndarray:
     """Cyclical encodings, so 23:00 sits next to 00:00 and Sunday next to Monday."""
-    out = np.empty((len(hour), 5)) if out is None else out
+    out = np.empty((len(hour), TIME_FEATURES)) if out is None else out
     hour_angle = hour * (2.0 * np.pi / 24.0)
     day_angle = day_of_week * (2.0 * np.pi / 7.0)
     out[:, 0] = np.sin(hour_angle)
@@ -494,7 +513,7 @@ def time_features(hour: np.ndarray, day_of_week: np.ndarray, is_weekend: np.ndar
 
 def build_features(history: np.ndarray, hour: np.ndarray, day_of_week: np.ndarray, is_weekend: np.ndarray,
                    capacity: np.ndarray, latitude: np.ndarray, longitude: np.ndarray, station_index: np.ndarray,
-                   station_known: np.ndarray, scaler: FeatureScaler) -> Features:
+                   scaler: FeatureScaler) -> ModelInputs:
     """Array form of preprocessing: what the endpoint does per request, training does per window.
 
     Written against preallocated arrays: for one station, numpy's per-call overhead is the cost.
@@ -505,41 +524,41 @@ def build_features(history: np.ndarray, hour: np.ndarray, day_of_week: np.ndarra
     sequence = np.empty((count, history.shape[1], 2), dtype=np.float32)
     sequence[:, :, 0] = np.minimum(impute_history(history) if missing.any() else history, cap) / cap
     sequence[:, :, 1] = missing
-    static = np.empty((count, len(STATIC_FEATURES) + 5), dtype=np.float32)
-    static[:, :3] = scaler.transform(np.stack([capacity, latitude, longitude], axis=1))
-    time_features(hour, day_of_week, is_weekend, out=static[:, 3:])
-    return Features(
-        history=torch.from_numpy(sequence),
-        station=torch.from_numpy(station_index.astype(np.int64)),
-        static=torch.from_numpy(static),
-        station_known=station_known,
-        imputed_hours=missing.sum(axis=1),
-        clipped_hours=(history > cap).sum(axis=1),
-    )
+    static = np.empty((count, len(STATIC_FEATURES) + TIME_FEATURES), dtype=np.float32)
+    static[:, :len(STATIC_FEATURES)] = scaler.transform(np.stack([capacity, latitude, longitude], axis=1))
+    time_features(hour, day_of_week, is_weekend, out=static[:, len(STATIC_FEATURES):])
+    return ModelInputs(history=torch.from_numpy(sequence), station=torch.from_numpy(station_index.astype(np.int64)),
+                       static=torch.from_numpy(static))
 
 
-def preprocess_input(batch: StationBatch, bundle: ModelBundle) -> Features:
-    """Turn validated requests into model tensors, through the same path training uses."""
+def preprocess_input(batch: StationBatch, bundle: ModelBundle) -> tuple[ModelInputs, RequestNotes]:
+    """Turn validated requests into model inputs, through the same path training uses, and note what was done."""
     index = np.array([bundle.stations.index.get(code, -1) for code in batch.station_code])
     known = index >= 0
     index[~known] = bundle.stations.unknown_index
-    return build_features(batch.history, batch.hour, batch.day_of_week, batch.is_weekend, batch.capacity,
-                          batch.latitude, batch.longitude, index, known, bundle.scaler)
+    inputs = build_features(batch.history, batch.hour, batch.day_of_week, batch.is_weekend, batch.capacity,
+                            batch.latitude, batch.longitude, index, bundle.scaler)
+    notes = RequestNotes(station_known=known, imputed_hours=np.isnan(batch.history).sum(axis=1),
+                         clipped_hours=(batch.history > batch.capacity[:, None]).sum(axis=1))
+    return inputs, notes
 
 
-def predict_occupancy(model: VelibForecaster, features: Features) -> np.ndarray:
+def predict_occupancy(model: VelibForecaster, inputs: ModelInputs) -> np.ndarray:
     """Forward pass; returns the predicted occupancy ratio for each horizon."""
     with torch.inference_mode():
-        return model(features.history, features.station, features.static).numpy()
+        return model(inputs.history, inputs.station, inputs.static).numpy()
 
 
 def warm_up(bundle: ModelBundle) -> None:
     """One throw-away forward pass at load time, so the first real request does not pay torch's lazy set-up."""
     one = np.ones(1)
-    features = build_features(np.ones((1, HISTORY_HOURS)), one, one, np.zeros(1, dtype=bool), one * 20,
-                              one * LATITUDE_RANGE[0], one * LONGITUDE_RANGE[0],
-                              np.array([bundle.stations.unknown_index]), np.zeros(1, dtype=bool), bundle.scaler)
-    predict_occupancy(bundle.model, features)
+    inputs = build_features(np.ones((1, HISTORY_HOURS)), one, one, np.zeros(1, dtype=bool), one * 20,
+                            one * LATITUDE_RANGE[0], one * LONGITUDE_RANGE[0],
+                            np.array([bundle.stations.unknown_index]), bundle.scaler)
+    predict_occupancy(bundle.model, inputs)
+
+
+# ----------------------------------------------------------------------------- response
 
 
 def occupancy_to_bikes(occupancy: np.ndarray, capacity: np.ndarray) -> np.ndarray:
@@ -559,13 +578,13 @@ def _warnings(code: str, known: bool, imputed: int, clipped: int) -> list[str]:
     return warnings
 
 
-def postprocess_output(occupancy: np.ndarray, batch: StationBatch, features: Features, version: str,
+def postprocess_output(occupancy: np.ndarray, batch: StationBatch, notes: RequestNotes, version: str,
                        elapsed_ms: float) -> list[dict[str, Any]]:
     """One response object per request, in request order."""
     bikes = occupancy_to_bikes(occupancy, batch.capacity).tolist()
     elapsed = round(elapsed_ms, 3)
-    notes = zip(features.station_known.tolist(), features.imputed_hours.tolist(), features.clipped_hours.tolist(),
-                strict=True)
+    per_request = zip(notes.station_known.tolist(), notes.imputed_hours.tolist(), notes.clipped_hours.tolist(),
+                      strict=True)
     return [{
         "station_code": code,
         "predictions": dict(zip(HORIZON_KEYS, values, strict=True)),
@@ -573,4 +592,4 @@ def postprocess_output(occupancy: np.ndarray, batch: StationBatch, features: Fea
         "model_version": version,
         "station_known": known,
         "warnings": _warnings(code, known, imputed, clipped) if not known or imputed or clipped else [],
-    } for code, values, (known, imputed, clipped) in zip(batch.station_code, bikes, notes, strict=True)]
+    } for code, values, (known, imputed, clipped) in zip(batch.station_code, bikes, per_request, strict=True)]

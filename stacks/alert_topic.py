@@ -15,7 +15,7 @@ class AlertTopic(Construct):
         super().__init__(scope, construct_id)
         self.topic = sns.Topic(self, "Topic", master_key=key, enforce_ssl=True,
                                display_name="Velib forecaster alerts")
-        self.topic.add_to_resource_policy(iam.PolicyStatement(
+        budgets_allowed = self.topic.add_to_resource_policy(iam.PolicyStatement(
             sid="LetBudgetsPublish",
             principals=[iam.ServicePrincipal("budgets.amazonaws.com")],
             actions=["SNS:Publish"],
@@ -30,6 +30,7 @@ class AlertTopic(Construct):
             resources=[self.topic.topic_arn],
             conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
         ))
-        self.policy = self.topic.node.find_child("Policy")
+        # What a budget must wait for: Budgets checks that it may publish when the budget is created.
+        self.budgets_may_publish = budgets_allowed.policy_dependable
         if email:
             self.topic.add_subscription(subscriptions.EmailSubscription(email))

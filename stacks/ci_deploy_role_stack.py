@@ -11,16 +11,14 @@ from aws_cdk import Acknowledgment, Aws, CfnOutput, Duration, Environment, Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from cdk_app.config import DeploymentConfig
+from cdk_app.deployment.config import CiSettings
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 
 
 class CiDeployRoleStack(Stack):
-    def __init__(self, scope: Construct, config: DeploymentConfig) -> None:
-        assert config.ci is not None
-        ci = config.ci
-        super().__init__(scope, "VelibForecast-ci", env=Environment(account=config.account, region=config.region),
+    def __init__(self, scope: Construct, ci: CiSettings, env: Environment) -> None:
+        super().__init__(scope, "VelibForecast-ci", env=env,
                          description="GitHub Actions deploy role (OIDC) for the Velib' forecaster")
         if ci.existing_oidc_provider_arn:
             provider_arn = ci.existing_oidc_provider_arn

@@ -13,31 +13,31 @@ from typing import Any
 from aws_cdk import aws_budgets as budgets
 from constructs import Construct
 
-from cdk_app.config import PROJECT, DeploymentConfig
+from cdk_app.deployment.config import PROJECT
+from stacks.alert_topic import AlertTopic
 
 THRESHOLDS = (("ACTUAL", 80), ("FORECASTED", 100))
 
 
-def cost_filters(config: DeploymentConfig) -> dict[str, Any]:
-    if config.budget_scope == "tag":
+def cost_filters(scope: str, region: str) -> dict[str, Any]:
+    if scope == "tag":
         return {"TagKeyValue": [f"user:project${PROJECT}"]}
-    return {"Service": ["Amazon SageMaker"], "Region": [config.region]}
+    return {"Service": ["Amazon SageMaker"], "Region": [region]}
 
 
 class CostBudget(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, config: DeploymentConfig, amount_usd: float,
-                 topic_arn: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, amount_usd: float, filters: dict[str, Any],
+                 topic: AlertTopic, email: str | None) -> None:
         super().__init__(scope, construct_id)
-        subscribers = [budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=topic_arn)]
-        if config.alarm_email:
-            subscribers.append(budgets.CfnBudget.SubscriberProperty(subscription_type="EMAIL",
-                                                                    address=config.alarm_email))
+        subscribers = [budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=topic.topic.topic_arn)]
+        if email:
+            subscribers.append(budgets.CfnBudget.SubscriberProperty(subscription_type="EMAIL", address=email))
         self.budget = budgets.CfnBudget(
             self, "Budget",
             budget=budgets.CfnBudget.BudgetDataProperty(
                 budget_type="COST", time_unit="MONTHLY",
                 budget_limit=budgets.CfnBudget.SpendProperty(amount=amount_usd, unit="USD"),
-                cost_filters=cost_filters(config)),
+                cost_filters=filters),
             notifications_with_subscribers=[
                 budgets.CfnBudget.NotificationWithSubscribersProperty(
                     notification=budgets.CfnBudget.NotificationProperty(
@@ -46,3 +46,5 @@ class CostBudget(Construct):
                     subscribers=subscribers)
                 for kind, percent in THRESHOLDS],
         )
+        if topic.budgets_may_publish is not None:
+            self.budget.node.add_dependency(topic.budgets_may_publish)

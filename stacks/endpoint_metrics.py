@@ -11,9 +11,10 @@ import re
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
+from cdk_app.deployment.config import VARIANT_NAME
+from stacks.alarm_specs import MICROSECONDS_PER_MS
+
 NAMESPACE = "AWS/SageMaker"
-VARIANT_NAME = "AllTraffic"
-MICROSECONDS_PER_MS = 1000
 
 
 def endpoint_metric(endpoint_name: str, metric_name: str, statistic: str, period_minutes: int,

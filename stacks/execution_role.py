@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from cdk_app.dlc_image import DlcImage
+from cdk_app.deployment.dlc_image import DlcImage
 
 
 class ExecutionRole(Construct):

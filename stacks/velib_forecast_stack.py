@@ -7,17 +7,18 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
-from cdk_app.config import PROJECT, DeploymentConfig
-from cdk_app.dlc_image import dlc_image, partition_of
-from cdk_app.packaging import build_archive
+from cdk_app.deployment.config import PROJECT, DeploymentConfig
+from cdk_app.deployment.dlc_image import dlc_image, partition_of
+from cdk_app.deployment.model_archive import build_archive
 from cdk_app.paths import BUILD_DIR, MODEL_CODE_DIR
+from stacks.alarm_specs import alarm_specs
 from stacks.alert_topic import AlertTopic
-from stacks.cost_budget import CostBudget
+from stacks.cost_budget import CostBudget, cost_filters
 from stacks.encryption_key import EncryptionKey
 from stacks.endpoint_alarms import EndpointAlarms
 from stacks.endpoint_dashboard import EndpointDashboard
 from stacks.execution_role import ExecutionRole
-from stacks.serverless_endpoint import ServerlessEndpoint
+from stacks.serverless_endpoint import ServerlessEndpoint, container_environment
 
 CONSOLE_HOSTS = {"aws": "console.aws.amazon.com", "aws-cn": "console.amazonaws.cn",
                  "aws-us-gov": "console.amazonaws-us-gov.com"}
@@ -38,19 +39,21 @@ class VelibForecastStack(Stack):
         log_group.apply_removal_policy(RemovalPolicy.DESTROY)
         role = ExecutionRole(self, "ExecutionRole", model_archive=model_archive, image=image,
                              log_group_arn=log_group.attr_arn)
-        endpoint = ServerlessEndpoint(self, "Serverless", config=config, image_uri=image.uri,
-                                      model_data_url=model_archive.s3_object_url, role=role.role,
-                                      role_policy=role.policy, log_group=log_group)
+        endpoint = ServerlessEndpoint(
+            self, "Serverless", endpoint_name=config.endpoint_name, serverless=config.serverless,
+            image_uri=image.uri, model_data_url=model_archive.s3_object_url,
+            environment=container_environment(config.region, config.model_server_timeout_seconds), role=role,
+            log_group=log_group)
         alerts = AlertTopic(self, "Alerts", key=encryption.key, email=config.alarm_email)
-        EndpointAlarms(self, "Alarms", endpoint_name=config.endpoint_name, thresholds=config.alarms,
-                       provisioned=config.provisioned_concurrency is not None, topic=alerts.topic)
+        EndpointAlarms(self, "Alarms", endpoint_name=config.endpoint_name,
+                       specs=alarm_specs(config.alarms, config.serverless.provisioned_concurrency is not None),
+                       period_minutes=config.alarms.period_minutes, topic=alerts.topic)
         EndpointDashboard(self, "Monitoring", endpoint_name=config.endpoint_name,
-                                      period_minutes=config.alarms.period_minutes)
+                          period_minutes=config.alarms.period_minutes)
         if config.budget_usd is not None:
-            budget = CostBudget(self, "Cost", config=config, amount_usd=config.budget_usd,
-                                topic_arn=alerts.topic.topic_arn)
-            # Budgets checks that it may publish when the budget is created.
-            budget.node.add_dependency(alerts.policy)
+            CostBudget(self, "Cost", amount_usd=config.budget_usd,
+                       filters=cost_filters(config.budget_scope, config.region), topic=alerts,
+                       email=config.alarm_email)
 
         for key, value in (("project", PROJECT), ("stage", config.stage), ("model_version", archive.model_version)):
             Tags.of(self).add(key, value)

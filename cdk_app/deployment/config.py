@@ -1,0 +1,225 @@
+"""The deployment's settings: cdk.json context, overridden by `-c key=value`, read into one object.
+
+Every value is checked here, before the stack is built and before any AWS call, and a bad value
+fails `cdk synth` with a message that names the context key and what it accepts. `-c` values
+arrive as strings, so each field parses its own text form.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cdk_app.deployment.dlc_image import REGISTRY_ACCOUNTS
+from cdk_app.paths import CDK_JSON, REPO_ROOT
+
+T = TypeVar("T")
+
+MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
+BUDGET_SCOPES = ("service", "tag")
+PROJECT = "velib-forecast"
+VARIANT_NAME = "AllTraffic"  # the endpoint's one production variant, as metrics and InvokeEndpoint name it
+LOCAL_STAGE = "local"  # the name `serve` answers to is the endpoint name of this stage
+_STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_ACCOUNT = re.compile(r"^\d{12}$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_OIDC_PROVIDER = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$")
+_QUALIFIER = re.compile(r"^[a-z0-9]{1,10}$")
+_NONE = ("", "none", "null")
+KEYS = ("stage", "account", "region", "memory_mb", "max_concurrency", "provisioned_concurrency", "image_tag",
+        "alarm_email", "budget_usd", "budget_scope", "log_retention_days", "model_server_timeout_seconds",
+        "artifacts_dir", "alarm_5xx_rate", "alarm_4xx_rate", "alarm_latency_p99_ms", "alarm_cold_start_ms",
+        "alarm_spillover_invocations", "alarm_period_minutes", "github_repository", "github_oidc_provider_arn",
+        "cdk_qualifier")
+
+
+class ConfigError(ValueError):
+    """A context value that cannot be deployed; the message names the key."""
+
+
+@dataclass(frozen=True)
+class AlarmThresholds:
+    """When each alarm fires. Error rates are fractions of requests; times are milliseconds."""
+
+    error_5xx_rate: float
+    error_4xx_rate: float
+    latency_p99_ms: float
+    cold_start_ms: float
+    spillover_invocations: int
+    period_minutes: int
+
+
+@dataclass(frozen=True)
+class ServerlessSettings:
+    """The EndpointConfig's ServerlessConfig; every one of these forces a new EndpointConfig."""
+
+    memory_mb: int
+    max_concurrency: int
+    provisioned_concurrency: int | None
+
+
+@dataclass(frozen=True)
+class CiSettings:
+    """The GitHub repository whose main branch and prod environment may deploy, by OIDC."""
+
+    repository: str
+    existing_oidc_provider_arn: str | None
+    cdk_qualifier: str
+
+
+@dataclass(frozen=True)
+class DeploymentConfig:
+    stage: str
+    account: str | None
+    region: str
+    serverless: ServerlessSettings
+    image_tag: str
+    alarm_email: str | None
+    budget_usd: float | None  # None: no budget (CloudFormation has no AWS::Budgets::Budget in some regions)
+    budget_scope: str
+    log_retention_days: int
+    model_server_timeout_seconds: int
+    artifacts_dir: Path
+    alarms: AlarmThresholds
+    ci: CiSettings | None
+
+    @property
+    def endpoint_name(self) -> str:
+        return endpoint_name_for(self.stage)
+
+    @property
+    def stack_name(self) -> str:
+        return f"VelibForecast-{self.stage}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/sagemaker/Endpoints/{self.endpoint_name}"
+
+
+def endpoint_name_for(stage: str) -> str:
+    """The endpoint's fixed name: a stage's deployed endpoint, or the local one (`LOCAL_STAGE`)."""
+    return f"{PROJECT}-{stage}"
+
+
+LOCAL_ENDPOINT_NAME = endpoint_name_for(LOCAL_STAGE)
+
+
+def _fail(key: str, expected: str, value: Any) -> ConfigError:
+    return ConfigError(f"context key '{key}': must be {expected}, got {value!r}")
+
+
+def _integer(key: str, value: Any, low: int, high: int) -> int:
+    text = str(value).strip()
+    if isinstance(value, bool) or not re.fullmatch(r"[+-]?\d+", text) or not low <= int(text) <= high:
+        raise _fail(key, f"an integer {low}-{high}", value)
+    return int(text)
+
+
+def _number(key: str, value: Any, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _fail(key, f"a number {low}-{high}", value) from None
+    if isinstance(value, bool) or not math.isfinite(number) or not low <= number <= high:
+        raise _fail(key, f"a number {low}-{high}", value)
+    return number
+
+
+def _choice(key: str, value: Any, allowed: tuple[T, ...], parse: Callable[[Any], T]) -> T:
+    try:
+        parsed = parse(value)
+    except (TypeError, ValueError):
+        parsed = None
+    if isinstance(value, bool) or parsed not in allowed:
+        raise _fail(key, f"one of {', '.join(str(a) for a in allowed)}", value)
+    assert parsed is not None
+    return parsed
+
+
+def _pattern(key: str, value: Any, pattern: re.Pattern[str], expected: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value.strip()):
+        raise _fail(key, expected, value)
+    return value.strip()
+
+
+def _optional(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip().lower() in _NONE)
+
+
+def load_config(context: Mapping[str, Any], default_account: str | None = None) -> DeploymentConfig:
+    """Build and check the config from CDK context; `default_account` is CDK_DEFAULT_ACCOUNT."""
+    def get(key: str) -> Any:
+        if key not in context:
+            raise ConfigError(f"context key '{key}': missing; set it in cdk.json or pass -c {key}=...")
+        return context[key]
+
+    unknown = sorted(k for k in context if ":" not in k and not k.startswith("@") and k not in KEYS)
+    if unknown:
+        raise ConfigError(f"context key '{unknown[0]}': unknown; the keys are {', '.join(KEYS)}")
+    region = _choice("region", get("region"), tuple(sorted(REGISTRY_ACCOUNTS)), str)
+    account_value = get("account")
+    account = (default_account if _optional(account_value)
+               else _pattern("account", str(account_value), _ACCOUNT, "a 12-digit AWS account id"))
+    max_concurrency = _integer("max_concurrency", get("max_concurrency"), 1, 200)
+    provisioned = get("provisioned_concurrency")
+    provisioned_concurrency = (None if _optional(provisioned)
+                               else _integer("provisioned_concurrency", provisioned, 1, max_concurrency))
+    email = get("alarm_email")
+    artifacts = Path(str(get("artifacts_dir")))
+    artifacts_dir = artifacts if artifacts.is_absolute() else REPO_ROOT / artifacts
+    if not artifacts_dir.is_dir():
+        raise _fail("artifacts_dir", "a folder holding the model artifacts", str(artifacts))
+    repository, provider = get("github_repository"), get("github_oidc_provider_arn")
+    ci = None if _optional(repository) else CiSettings(
+        repository=_pattern("github_repository", repository, _REPOSITORY, "owner/name of a GitHub repository"),
+        existing_oidc_provider_arn=None if _optional(provider) else _pattern(
+            "github_oidc_provider_arn", provider, _OIDC_PROVIDER,
+            "the ARN of the account's token.actions.githubusercontent.com OIDC provider, or empty to create one"),
+        cdk_qualifier=_pattern("cdk_qualifier", get("cdk_qualifier"), _QUALIFIER,
+                               "the bootstrap qualifier, 1-10 lower-case letters or digits"))
+    return DeploymentConfig(
+        stage=_pattern("stage", get("stage"), _STAGE, "lower-case letters, digits and '-', starting with a letter "
+                                                       "(at most 20 characters), e.g. dev or prod"),
+        account=account,
+        region=region,
+        serverless=ServerlessSettings(memory_mb=_choice("memory_mb", get("memory_mb"), MEMORY_SIZES, int),
+                                      max_concurrency=max_concurrency,
+                                      provisioned_concurrency=provisioned_concurrency),
+        image_tag=_pattern("image_tag", get("image_tag"), _IMAGE_TAG, "a container image tag"),
+        alarm_email=None if _optional(email) else _pattern("alarm_email", email, _EMAIL, "an e-mail address or empty"),
+        budget_usd=_number("budget_usd", get("budget_usd"), 0, 100_000) or None,
+        budget_scope=_choice("budget_scope", get("budget_scope"), BUDGET_SCOPES, str),
+        log_retention_days=_choice("log_retention_days", get("log_retention_days"), LOG_RETENTION_DAYS, int),
+        model_server_timeout_seconds=_integer("model_server_timeout_seconds", get("model_server_timeout_seconds"),
+                                              1, 60),
+        artifacts_dir=artifacts_dir,
+        alarms=AlarmThresholds(
+            error_5xx_rate=_number("alarm_5xx_rate", get("alarm_5xx_rate"), 0, 1),
+            error_4xx_rate=_number("alarm_4xx_rate", get("alarm_4xx_rate"), 0, 1),
+            latency_p99_ms=_number("alarm_latency_p99_ms", get("alarm_latency_p99_ms"), 1, 60_000),
+            cold_start_ms=_number("alarm_cold_start_ms", get("alarm_cold_start_ms"), 1, 180_000),
+            spillover_invocations=_integer("alarm_spillover_invocations", get("alarm_spillover_invocations"),
+                                           0, 1_000_000),
+            period_minutes=_integer("alarm_period_minutes", get("alarm_period_minutes"), 1, 60),
+        ),
+        ci=ci,
+    )
+
+
+def project_context() -> dict[str, Any]:
+    """The context cdk.json gives `cdk synth`: the defaults every command starts from."""
+    return dict(json.loads(CDK_JSON.read_text())["context"])
+
+
+def load_project_config(default_account: str | None = None, **overrides: Any) -> DeploymentConfig:
+    """The config `cdk synth` would build from cdk.json with `-c key=value` overrides, for the other commands."""
+    return load_config({**project_context(), **overrides}, default_account)

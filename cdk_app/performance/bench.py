@@ -1,0 +1,171 @@
+"""Latency benchmarks, from the bare forward pass (the floor) to the real serving stack.
+
+A script that prints figures, not a test: wall-clock numbers depend on the machine. Run with
+`python -m cdk_app bench`; the table goes to stdout and to JSON for `python -m cdk_app cost`.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import inference
+import model_utils
+import torch
+
+from cdk_app.atomic_files import write_json
+from cdk_app.client.example_requests import guide_request
+from cdk_app.deployment.model_archive import build_archive
+from cdk_app.local_serving.model_server import ModelServer
+from cdk_app.paths import ARTIFACTS_DIR, MODEL_CODE_DIR
+from cdk_app.performance.bench_rows import (
+    BATCH_STATIONS,
+    STACK_BATCH,
+    STACK_CONCURRENT,
+    STACK_SEQUENTIAL,
+    Row,
+    chain_id,
+    forward_id,
+)
+from cdk_app.progress import step
+
+CONCURRENT_CLIENTS = 5
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
+def timed(row_id: str, name: str, call: Callable[[], object], repeat: int, warmup: int = 20) -> Row:
+    for _ in range(warmup):
+        call()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - started) * 1000)
+    return Row(row_id, name, percentile(samples, 50), percentile(samples, 99), repeat)
+
+
+def batch_body(count: int) -> str:
+    request = guide_request()
+    return json.dumps({"instances": [{**request, "hour": i % 24} for i in range(count)]})
+
+
+def in_process_rows(repeat: int) -> list[Row]:
+    """The bare forward (the floor) and the whole handler chain, on the same inputs."""
+    torch.set_num_threads(1)
+    bundle = inference.model_fn(str(ARTIFACTS_DIR))
+    rows = []
+    for count, body in ((1, json.dumps(guide_request())), (BATCH_STATIONS, batch_body(BATCH_STATIONS))):
+        runs = repeat if count == 1 else max(repeat // 50, 10)
+        inputs, _ = model_utils.preprocess_input(model_utils.validate_input(json.loads(body)), bundle)
+        rows.append(timed(forward_id(count), f"bare forward, {count} station(s)",
+                          partial(model_utils.predict_occupancy, bundle.model, inputs), runs))
+
+        def chain(b: str = body) -> object:
+            return inference.output_fn(inference.predict_fn(inference.input_fn(b, "application/json"), bundle),
+                                       "application/json")
+
+        rows.append(timed(chain_id(count), f"handler chain in process, {count} station(s)", chain, runs))
+    return rows
+
+
+class _Caller:
+    """A kept-alive connection to the container's /invocations."""
+
+    def __init__(self, port: int) -> None:
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+    def __call__(self, body: bytes) -> None:
+        self.connection.request("POST", "/invocations", body=body, headers={"Content-Type": "application/json"})
+        response = self.connection.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"benchmark request failed with {response.status}")
+
+
+def concurrent_row(port: int, body: bytes, total: int) -> Row:
+    per_client = total // CONCURRENT_CLIENTS
+    samples: list[float] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        call = _Caller(port)
+        mine = []
+        for _ in range(per_client):
+            started = time.perf_counter()
+            call(body)
+            mine.append((time.perf_counter() - started) * 1000)
+        with lock:
+            samples.extend(mine)
+
+    threads = [threading.Thread(target=client) for _ in range(CONCURRENT_CLIENTS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=600)
+    elapsed = time.perf_counter() - started
+    return Row(STACK_CONCURRENT, f"through the stack, 1 station, {CONCURRENT_CLIENTS} concurrent clients",
+               percentile(samples, 50), percentile(samples, 99), len(samples), round(len(samples) / elapsed, 1))
+
+
+def stack_rows(archive: Path, repeat: int) -> tuple[list[Row], dict[str, float]]:
+    """Cold start (process start to first 200), then warm latency through TorchServe."""
+    server = ModelServer(archive)
+    started = time.perf_counter()
+    with step("starting the serving stack"):
+        server.start()
+    try:
+        call = _Caller(server.ports.inference)
+        one = json.dumps(guide_request()).encode()
+        call(one)
+        cold = {"cold_start_to_first_200_s": round(time.perf_counter() - started, 2),
+                "start_to_ready_s": round(server.ready_seconds, 2)}
+        with step("sequential, concurrent and batch requests"):
+            batch = batch_body(BATCH_STATIONS).encode()
+            rows = [timed(STACK_SEQUENTIAL, "through the stack, 1 station, sequential", partial(call, one), repeat),
+                    concurrent_row(server.ports.inference, one, repeat * 2),
+                    timed(STACK_BATCH, f"through the stack, {BATCH_STATIONS} stations in one request",
+                          partial(call, batch), max(repeat // 50, 10), warmup=3)]
+    finally:
+        server.stop()
+    return rows, cold
+
+
+def run(output: Path, repeat: int = 1000) -> dict[str, Any]:
+    archive = build_archive(ARTIFACTS_DIR, MODEL_CODE_DIR, output.parent / "bench-model.tar.gz")
+    with step("in-process timings"):
+        rows = in_process_rows(repeat)
+    served, cold = stack_rows(archive.path, repeat)
+    rows += served
+    by_id = {r.id: r for r in rows}
+    ratio = {count: by_id[chain_id(count)].p50_ms / by_id[forward_id(count)].p50_ms for count in (1, BATCH_STATIONS)}
+    report = {"rows": [asdict(r) for r in rows], **cold,
+              "handler_over_forward_p50": {str(k): round(v, 2) for k, v in ratio.items()},
+              "archive_sha256": archive.sha256, "archive_bytes": archive.size, "batch_stations": BATCH_STATIONS,
+              "request_bytes": len(json.dumps(guide_request())), "threads": torch.get_num_threads()}
+    write_json(output, report)
+    return report
+
+
+def format_table(report: dict[str, Any]) -> str:
+    lines = [f"{'measurement':<62} {'p50 ms':>8} {'p99 ms':>8} {'n':>6} {'req/s':>8}"]
+    for row in report["rows"]:
+        rate = f"{row['throughput_per_s']:.0f}" if row["throughput_per_s"] else ""
+        lines.append(f"{row['name']:<62} {row['p50_ms']:>8.3f} {row['p99_ms']:>8.3f} {row['samples']:>6} {rate:>8}")
+    lines.append(f"cold start, process start to first 200: {report['cold_start_to_first_200_s']} s "
+                 f"(ready after {report['start_to_ready_s']} s)")
+    ratios = ", ".join(f"{k} station(s): {v}x" for k, v in report["handler_over_forward_p50"].items())
+    lines.append(f"handler chain / bare forward (p50): {ratios}")
+    return "\n".join(lines)
+

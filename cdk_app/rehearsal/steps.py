@@ -1,0 +1,190 @@
+"""`python -m cdk_app rehearse`: the real CDK CLI runs the whole lifecycle against a local moto server.
+
+bootstrap, deploy, update, no-change deploy, a failed deploy, a good deploy after it, destroy; after
+each step boto3 checks, against the emulator, what the step should have left behind (rehearsal/checks.py).
+Moto does not check IAM permissions, images, model data or quotas: those only a real account shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cdk_app.client.smoke import check_new_config
+from cdk_app.deployment.config import DeploymentConfig, load_project_config
+from cdk_app.paths import ARTIFACTS_DIR, REPO_ROOT
+from cdk_app.progress import say
+from cdk_app.rehearsal.checks import (
+    Deployed,
+    RehearsalError,
+    check,
+    check_deployment,
+    check_destroyed,
+    check_endpoint,
+    check_update,
+    deployed,
+    serverless_label,
+)
+from cdk_app.rehearsal.emulator import ACCOUNT, Emulator
+
+CDK_TIMEOUT_SECONDS = 600
+UPDATE = {"memory_mb": 2048, "max_concurrency": 10}  # the update step's changes, on top of a new model version
+RECOVERY = {**UPDATE, "max_concurrency": 8}
+INVALID_MEMORY_MB = 4000  # forced into a synthesized template, past the config's own checks
+
+
+@dataclass
+class StepResult:
+    name: str
+    seconds: float
+    checked: list[str] = field(default_factory=list)
+
+
+class Rehearsal:
+    """The steps, in order; each deploys a config built from cdk.json, and checks against that same config."""
+
+    def __init__(self, emulator: Emulator, workdir: Path, base: DeploymentConfig) -> None:
+        self.emulator = emulator
+        self.workdir = workdir
+        self.outputs_file = workdir / "outputs.json"
+        self.updated_artifacts = workdir / "artifacts-v2"
+        self.base = base
+        self.prepare_updated_model()
+        self.updated = self.config(UPDATE)
+        self.first: Deployed | None = None
+
+    def config(self, overrides: dict[str, Any]) -> DeploymentConfig:
+        """cdk.json plus the overrides, with the second model version for every step after the first deploy."""
+        return load_project_config(ACCOUNT, **self.context(overrides))
+
+    def context(self, overrides: dict[str, Any]) -> dict[str, str]:
+        return {key: str(value) for key, value in {**overrides, "artifacts_dir": self.updated_artifacts}.items()}
+
+    def cdk_context(self, overrides: dict[str, Any]) -> list[str]:
+        return [arg for key, value in self.context(overrides).items() for arg in ("-c", f"{key}={value}")]
+
+    def cdk(self, *args: str, expect_success: bool = True) -> subprocess.CompletedProcess[str]:
+        command = ["npx", "cdk", *args, "--no-notices"]
+        result = subprocess.run(command, cwd=REPO_ROOT, env=self.emulator.environment(), capture_output=True,
+                                text=True, timeout=CDK_TIMEOUT_SECONDS)
+        if expect_success and result.returncode != 0:
+            raise RehearsalError(f"`{' '.join(command)}` failed ({result.returncode}):\n{result.stderr[-3000:]}")
+        return result
+
+    def deploy(self, *context: str) -> subprocess.CompletedProcess[str]:
+        return self.cdk("deploy", self.base.stack_name, "--require-approval", "never", "--outputs-file",
+                        str(self.outputs_file), "--output", str(self.workdir / "cdk.out"), *context)
+
+    def outputs(self) -> dict[str, str]:
+        return dict(json.loads(self.outputs_file.read_text())[self.base.stack_name])
+
+    def prepare_updated_model(self) -> None:
+        """A second model version: the same weights with a changed config, so its content hash differs."""
+        shutil.copytree(ARTIFACTS_DIR, self.updated_artifacts)
+        config_path = self.updated_artifacts / "config.json"
+        config = json.loads(config_path.read_text())
+        config["rehearsal"] = "second model version"
+        config_path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+    # ------------------------------------------------------------------ the steps
+
+    def bootstrap(self) -> list[str]:
+        self.cdk("bootstrap", f"aws://{ACCOUNT}/{self.base.region}")
+        stacks = self.emulator.client("cloudformation").describe_stacks(StackName="CDKToolkit")["Stacks"]
+        check(stacks[0]["StackStatus"].endswith("_COMPLETE"), "CDKToolkit is not complete")
+        return ["CDKToolkit stack complete"]
+
+    def first_deploy(self) -> list[str]:
+        self.deploy()
+        checked = check_deployment(self.emulator, self.base, self.outputs())
+        check_new_config(self.emulator.client("sagemaker"), self.emulator.client("cloudformation"),
+                         self.base.stack_name, self.base.endpoint_name)
+        self.first = deployed(self.emulator, self.base, self.outputs())
+        return [*checked, "smoke: InService on the stack's new EndpointConfig"]
+
+    def update(self) -> list[str]:
+        if self.first is None:
+            raise RehearsalError("the update step needs the first deploy")
+        self.deploy(*self.cdk_context(UPDATE))
+        return check_update(self.emulator, self.updated, self.first, self.outputs())
+
+    def no_change(self) -> list[str]:
+        before = check_endpoint(self.emulator, self.updated)[0]["EndpointConfigName"]
+        result = self.deploy(*self.cdk_context(UPDATE))
+        output = result.stdout + result.stderr
+        check("no changes" in output.lower(), f"the CLI did not report 'no changes':\n{output[-1500:]}")
+        check(check_endpoint(self.emulator, self.updated)[0]["EndpointConfigName"] == before,
+              "the endpoint config changed")
+        return ["CLI reported no changes", "same endpoint config (deterministic archive)"]
+
+    def failed(self) -> list[str]:
+        stack = self.base.stack_name
+        assembly = self.workdir / "broken.out"
+        self.cdk("synth", stack, "--quiet", "--output", str(assembly), *self.cdk_context(UPDATE))
+        template = json.loads((assembly / f"{stack}.template.json").read_text())
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::SageMaker::EndpointConfig":
+                resource["Properties"]["ProductionVariants"][0]["ServerlessConfig"]["MemorySizeInMB"] = \
+                    INVALID_MEMORY_MB
+        _replace_template(assembly, stack, json.dumps(template))
+        result = self.cdk("deploy", stack, "--app", str(assembly), "--require-approval", "never",
+                          expect_success=False)
+        check(result.returncode != 0, f"a deploy with MemorySizeInMB={INVALID_MEMORY_MB} succeeded")
+        check_endpoint(self.emulator, self.updated)
+        return [f"MemorySizeInMB={INVALID_MEMORY_MB} rejected",
+                f"endpoint still InService on {serverless_label(self.updated)}"]
+
+    def recover(self) -> list[str]:
+        recovered = self.config(RECOVERY)
+        self.deploy(*self.cdk_context(RECOVERY))
+        check_endpoint(self.emulator, recovered)
+        return [f"next good deploy succeeded ({serverless_label(recovered)})"]
+
+    def destroy(self) -> list[str]:
+        self.cdk("destroy", self.base.stack_name, "--force")
+        return check_destroyed(self.emulator, self.base)
+
+    def steps(self) -> list[tuple[str, Callable[[], list[str]]]]:
+        return [("bootstrap", self.bootstrap), ("deploy", self.first_deploy), ("update", self.update),
+                ("no-change deploy", self.no_change), ("failed deploy", self.failed),
+                ("good deploy after it", self.recover), ("destroy", self.destroy)]
+
+
+def _replace_template(assembly: Path, stack: str, text: str) -> None:
+    """Swap a synthesized template, renaming its asset so the CLI uploads it instead of reusing the old one."""
+    assets_path = assembly / f"{stack}.assets.json"
+    old_hash = next(key for key, asset in json.loads(assets_path.read_text())["files"].items()
+                    if asset["source"]["path"] == f"{stack}.template.json")
+    new_hash = hashlib.sha256(text.encode()).hexdigest()
+    (assembly / f"{stack}.template.json").write_text(text)
+    for manifest in (assets_path, assembly / "manifest.json"):
+        manifest.write_text(manifest.read_text().replace(old_hash, new_hash))
+
+
+def rehearse() -> list[StepResult]:
+    """Run every step, printing a line per step; the emulator is stopped whatever happens."""
+    base = load_project_config(ACCOUNT)
+    results: list[StepResult] = []
+    with tempfile.TemporaryDirectory(prefix="velib-rehearsal-") as scratch, Emulator(base.region) as emulator:
+        say(f"moto on {emulator.url}")
+        for name, run in Rehearsal(emulator, Path(scratch), base).steps():
+            started = time.perf_counter()
+            checked = run()
+            results.append(StepResult(name, round(time.perf_counter() - started, 1), checked))
+            say(f"{name:<22} {results[-1].seconds:6.1f} s  {'; '.join(checked)}")
+    return results
+
+
+def format_table(results: list[StepResult]) -> str:
+    lines = [f"{'step':<22} {'time':>8}  checked"]
+    lines += [f"{r.name:<22} {r.seconds:>6.1f} s  {'; '.join(r.checked)}" for r in results]
+    lines.append(f"{'total':<22} {sum(r.seconds for r in results):>6.1f} s")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Integration tier: the real serving stack, the emulator and the CI workflows."""

@@ -1,0 +1,82 @@
+"""Starting and stopping the local endpoint: failures are clear and bounded, and nothing is left behind.
+
+Each test starts servers of its own, so each asks for a machine without the tier's shared endpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import pytest
+
+from cdk_app.local_serving.model_server import TS_PROPERTIES, ModelServer, ServerError, running_model_servers
+from cdk_app.paths import REPO_ROOT
+
+pytestmark = [pytest.mark.server, pytest.mark.usefixtures("machine_without_endpoint")]
+
+
+def assert_nothing_left() -> None:
+    assert running_model_servers() == []
+    assert not TS_PROPERTIES.exists()
+
+
+def without(archive: Path, member: str, target: Path) -> Path:
+    with tarfile.open(archive) as source, tarfile.open(target, "w:gz") as out:
+        for info in source.getmembers():
+            if info.name != member:
+                out.addfile(info, source.extractfile(info) if info.isfile() else None)
+    return target
+
+
+def test_archive_without_weights_fails_clearly_and_in_bounded_time(archive: Path, tmp_path: Path) -> None:
+    broken = without(archive, "best_model.pth", tmp_path / "broken.tar.gz")
+    server = ModelServer(broken, ready_timeout=90)
+    started = time.monotonic()
+    with pytest.raises(ServerError, match=r"best_model\.pth"):
+        server.start()
+    assert time.monotonic() - started < 90
+    assert server.scratch is None
+    assert_nothing_left()
+
+
+def test_archive_without_handlers_is_refused_before_starting(archive: Path, tmp_path: Path) -> None:
+    broken = without(archive, "code/inference.py", tmp_path / "nocode.tar.gz")
+    with pytest.raises(ServerError, match=r"code/inference\.py"):
+        ModelServer(broken).start()
+    assert_nothing_left()
+
+
+def test_a_second_server_is_refused(archive: Path) -> None:
+    with ModelServer(archive) as first:
+        assert first.process is not None
+        with pytest.raises(ServerError, match="already running"):
+            ModelServer(archive).start()
+    assert_nothing_left()
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_serve_command_stops_cleanly(archive: Path, stop_signal: signal.Signals) -> None:
+    scratch_root = Path(os.environ.get("TMPDIR", "/tmp"))
+    before = set(scratch_root.glob("velib-endpoint-*"))
+    process = subprocess.Popen([sys.executable, "-m", "cdk_app", "serve", "--archive", str(archive)], cwd=REPO_ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        first_line = process.stdout.readline()  # blocks until ready, or EOF if serve died
+        assert first_line.startswith("endpoint-url: http://127.0.0.1:"), process.stderr.read() if process.stderr else ""
+        scratch_dirs = set(scratch_root.glob("velib-endpoint-*")) - before
+        assert len(scratch_dirs) == 1
+        process.send_signal(stop_signal)
+        assert process.wait(timeout=60) == 0
+        assert not any(p.exists() for p in scratch_dirs)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert_nothing_left()

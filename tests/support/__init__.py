@@ -1,0 +1,1 @@
+"""Helpers the test tiers share: fixture files, synthesized apps, the handler driver, the local endpoint's owner."""

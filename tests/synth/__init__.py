@@ -1,0 +1,1 @@
+"""Synth tier: synthesized templates, cdk-nag and the template linters."""

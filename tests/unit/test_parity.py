@@ -1,0 +1,53 @@
+"""Train/serve parity: the handlers, fed the held-out week, reproduce metrics.json."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from typing import Any
+
+import model_utils
+import numpy as np
+import pytest
+from support.handler_driver import invoke, load_bundle
+
+from cdk_app.paths import ARTIFACTS_DIR
+from cdk_app.training.simulator import simulate
+from cdk_app.training.trainer import TrainingSettings, heldout_windows, score
+
+
+def _settings() -> TrainingSettings:
+    recorded = json.loads((ARTIFACTS_DIR / "config.json").read_text())["training"]
+    return TrainingSettings(**{f.name: recorded[f.name] for f in fields(TrainingSettings)})
+
+
+def _request(net: Any, windows: Any, i: int) -> dict[str, Any]:
+    s = int(windows.station[i])
+    return {
+        "station_code": net.codes[s],
+        "historical_bikes": [None if np.isnan(v) else float(v) for v in windows.history[i]],
+        "hour": int(windows.hour[i]), "day_of_week": int(windows.day_of_week[i]),
+        "is_weekend": bool(windows.is_weekend[i]), "capacity": int(net.capacity[s]),
+        "latitude": float(net.latitude[s]), "longitude": float(net.longitude[s]),
+    }
+
+
+def test_handlers_reproduce_the_heldout_metrics() -> None:
+    settings = _settings()
+    net = simulate(settings.stations, settings.days, settings.seed)
+    windows = heldout_windows(net, settings)
+    metrics = json.loads((ARTIFACTS_DIR / "metrics.json").read_text())
+    assert metrics["heldout"]["windows"] == len(windows)
+
+    bundle = load_bundle()
+    predicted: list[list[float]] = []
+    for start in range(0, len(windows), model_utils.MAX_BATCH):
+        batch = [_request(net, windows, i) for i in range(start, min(start + model_utils.MAX_BATCH, len(windows)))]
+        response = invoke(bundle, json.dumps({"instances": batch}))
+        assert response.status == 200, response.body[:300]
+        predicted.extend([item["predictions"][k] for k in model_utils.HORIZON_KEYS] for item in response.json())
+
+    served = score(np.array(predicted), windows.targets)
+    for key in model_utils.HORIZON_KEYS:
+        for measure in ("r2", "mae"):
+            assert served[key][measure] == pytest.approx(metrics["horizons"][key]["model"][measure], abs=1e-4)
