@@ -12,7 +12,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run synth serve package train test lint check-templates bench cost rehearse clean
+.PHONY: setup run synth serve package train test test-fast lint check-templates bench cost rehearse clean
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -58,8 +58,14 @@ lint: setup
 	$(PY) -m mypy
 	$(VENV)/bin/actionlint .github/workflows/*.yml
 
+# Every tier: unit (no server, no CDK app), synth (templates, cdk-nag, linters), integration (serving stack,
+# emulator, workflows).
 test: setup $(CHECKOV_VENV)/.installed lint
 	$(PY) -m pytest
+
+# Unit and synth tiers only: a minute or two, no server started.
+test-fast: setup $(CHECKOV_VENV)/.installed
+	$(PY) -m pytest tests/unit tests/synth
 
 bench: setup
 	$(PY) -m cdk_app bench

@@ -11,7 +11,9 @@ from cdk_app.deployment.config import load_config, project_context
 from stacks.ci_deploy_role_stack import CiDeployRoleStack
 from stacks.velib_forecast_stack import VelibForecastStack
 
-app = App()
+# aws-cdk-lib's built-in "CloudFormation Validate" costs about 3 s of every synth, even of an empty app; cfn-lint,
+# which `make check-templates`, CI and the synth tests run on every template, checks the same and more.
+app = App(builtin_cloud_formation_validation=False)
 # The CLI passes cdk.json's context with any -c overrides; `python app.py` on its own starts from cdk.json.
 config = load_config({**project_context(), **app.node.get_all_context()}, os.environ.get("CDK_DEFAULT_ACCOUNT"))
 VelibForecastStack(app, config)

@@ -216,14 +216,12 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _cost(args: argparse.Namespace) -> int:
     from cdk_app.deployment.config import load_project_config
-    from cdk_app.performance.cost import Prices, cost_table
-    from stacks.alarm_specs import alarm_specs
+    from cdk_app.performance.cost import Prices, alarm_count, cost_table
 
     if not args.bench.is_file():
         raise ValueError(f"{args.bench}: no benchmark results; run `python -m cdk_app bench` first")
     config = load_project_config()
-    alarms = len(alarm_specs(config.alarms, config.serverless.provisioned_concurrency is not None))
-    print(cost_table(args.bench, args.memory_mb or config.serverless.memory_mb, alarms,
+    print(cost_table(args.bench, args.memory_mb or config.serverless.memory_mb, alarm_count(config),
                      Prices(args.price_per_gb_second, args.price_per_gb_data), tuple(args.requests)))
     return 0
 

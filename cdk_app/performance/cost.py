@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cdk_app.deployment.config import DeploymentConfig
 from cdk_app.performance.bench_rows import STACK_BATCH, STACK_SEQUENTIAL
+from stacks.alarm_specs import alarm_specs
 
 PRICE_PER_GB_SECOND = 0.00002  # about $0.00004 per second at 2 GB
 PRICE_PER_GB_DATA = 0.016  # data processed, in and out
@@ -44,6 +46,11 @@ def monthly_cost(invocations: int, workload: Workload, memory_mb: int, prices: P
     compute = invocations * billed_ms / 1000 * memory_mb / 1024 * prices.per_gb_second
     data = invocations * (workload.request_bytes + workload.response_bytes) / 1024**3 * prices.per_gb_data
     return {"compute": compute, "data": data, "total": compute + data}
+
+
+def alarm_count(config: DeploymentConfig) -> int:
+    """The alarms the stack creates for this configuration, from the specs it builds them from."""
+    return len(alarm_specs(config.alarms, config.serverless.provisioned_concurrency is not None))
 
 
 def workloads(bench: dict[str, Any]) -> tuple[Workload, Workload]:

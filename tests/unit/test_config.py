@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from support.synth import ACCOUNT, DEFAULT_CONTEXT
 
-from cdk_app.deployment.config import KEYS, ConfigError, DeploymentConfig, load_config
+from cdk_app.deployment.config import KEYS, ConfigError, DeploymentConfig, ServerlessSettings, load_config
 
 
 def config_with(**overrides: Any) -> DeploymentConfig:
@@ -16,8 +16,9 @@ def config_with(**overrides: Any) -> DeploymentConfig:
 
 def test_defaults() -> None:
     config = config_with()
-    assert (config.stage, config.region, config.serverless.memory_mb, config.serverless.max_concurrency) == ("dev", "eu-west-3", 4096, 5)
-    assert config.serverless.provisioned_concurrency is None and config.alarm_email is None
+    assert (config.stage, config.region) == ("dev", "eu-west-3")
+    assert config.serverless == ServerlessSettings(memory_mb=4096, max_concurrency=5, provisioned_concurrency=None)
+    assert config.alarm_email is None
     assert config.image_tag == "2.6.0-cpu-py312-ubuntu22.04-sagemaker"
     assert config.budget_usd == 5 and config.log_retention_days == 30
     assert config.endpoint_name == "velib-forecast-dev" and config.account == ACCOUNT
@@ -30,7 +31,7 @@ def test_cdk_json_holds_every_key() -> None:
 def test_strings_from_the_command_line_are_parsed() -> None:
     config = config_with(memory_mb="2048", max_concurrency="10", provisioned_concurrency="3", budget_usd="2.5",
                          alarm_email="a@b.fr", account="210987654321", alarm_5xx_rate="0.05")
-    assert (config.serverless.memory_mb, config.serverless.max_concurrency, config.serverless.provisioned_concurrency) == (2048, 10, 3)
+    assert config.serverless == ServerlessSettings(memory_mb=2048, max_concurrency=10, provisioned_concurrency=3)
     assert config.budget_usd == 2.5 and config.alarm_email == "a@b.fr" and config.account == "210987654321"
     assert config.alarms.error_5xx_rate == 0.05
 

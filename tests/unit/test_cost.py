@@ -8,10 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from support.synth import ACCOUNT
 
+from cdk_app.deployment.config import load_project_config
 from cdk_app.paths import REPO_ROOT
 from cdk_app.performance.bench_rows import STACK_BATCH, STACK_SEQUENTIAL
-from cdk_app.performance.cost import Prices, Workload, cost_table, monthly_cost
+from cdk_app.performance.cost import Prices, Workload, alarm_count, cost_table, monthly_cost
 
 
 def test_compute_is_priced_by_duration_and_memory_with_no_request_fee() -> None:
@@ -44,3 +46,8 @@ def test_cost_without_a_benchmark_says_what_to_run(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "cdk_app", "cost", "--bench", str(tmp_path / "none.json")],
                             cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "run `python -m cdk_app bench` first" in result.stderr
+
+
+def test_alarm_count_follows_the_stacks_own_specs() -> None:
+    assert alarm_count(load_project_config(ACCOUNT)) == 4
+    assert alarm_count(load_project_config(ACCOUNT, provisioned_concurrency=2)) == 5

@@ -11,6 +11,7 @@ import sys
 import tarfile
 from pathlib import Path
 
+import forecast_contract
 import inference
 import model_utils
 import pytest
@@ -125,3 +126,12 @@ def test_code_requirements_list_nothing_the_container_has() -> None:
 def test_gzip_stream_is_valid(tmp_path: Path) -> None:
     archive = build_archive(ARTIFACTS_DIR, MODEL_CODE_DIR, tmp_path / "model.tar.gz")
     assert len(gzip.decompress(archive.path.read_bytes())) % 512 == 0
+
+
+def test_the_packager_lists_and_hashes_artifacts_without_torch() -> None:
+    code = ("import sys\nimport cdk_app.deployment.model_archive\n"
+            "print(sorted(m for m in ('torch', 'numpy', 'sagemaker_inference') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+    assert model_utils.artifacts_version is forecast_contract.artifacts_version  # one source for both
