@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from forecast_contract import (
     MAPPINGS_FILE,
     MAX_BATCH,
     MAX_MISSING_HOURS,
+    MAX_PAYLOAD_BYTES,
     MAX_STATION_CODE_CHARS,
     OPTIONAL_FIELDS,
     REQUIRED_FIELDS,
@@ -66,17 +68,27 @@ class FieldProblem:
 
 
 class InvalidInputError(ValueError):
-    """A request the model cannot answer; it lists every bad field it found, up to a bound."""
+    """A request the endpoint refuses (400 unless said otherwise); it lists every bad field it found, up to a bound."""
 
-    def __init__(self, fields: list[FieldProblem], more: int = 0) -> None:
+    def __init__(self, fields: list[FieldProblem], more: int = 0, status: int = 400) -> None:
         self.fields = fields
         self.more = more
+        self.status = status
         shown = [str(f) for f in fields] + ([f"... and {more} more"] if more else [])
         super().__init__("; ".join(shown))
 
     @classmethod
-    def one(cls, field: str, problem: str) -> InvalidInputError:
-        return cls([FieldProblem(field, problem)])
+    def one(cls, field: str, problem: str, status: int = 400) -> InvalidInputError:
+        return cls([FieldProblem(field, problem)], status=status)
+
+    def body(self) -> str:
+        return error_body(self.status, str(self), self.fields)
+
+
+def error_body(status: int, message: str, fields: list[FieldProblem]) -> str:
+    """The JSON every error answer carries, so a caller can show each bad field; never a traceback."""
+    return json.dumps({"error": {"status": status, "message": message,
+                                 "fields": [{"field": f.field, "problem": f.problem} for f in fields]}})
 
 
 # ----------------------------------------------------------------------------- value types
@@ -279,18 +291,58 @@ class _NonFinite:
         return self.literal
 
 
+class _LongInteger(_NonFinite):
+    """Stands in for an integer literal longer than Python converts (4,300 digits), for the same reason."""
+
+    @classmethod
+    def parse(cls, literal: str) -> int | _LongInteger:
+        return int(literal) if len(literal) <= sys.int_info.default_max_str_digits else cls(literal)
+
+    def __repr__(self) -> str:
+        return f"a number of {len(self.literal.lstrip('-'))} digits"
+
+
 _ABSENT = object()
 _HISTORY_TYPES = frozenset({int, float, type(None)})
 
 
+def parse_body(data: str | bytes) -> Any:
+    """The request body as JSON, or a 400 (413 when too large) that says what is wrong with it.
+
+    A leading UTF-8 byte-order mark is accepted and dropped (RFC 8259 lets a parser ignore it). Duplicate
+    keys follow json.loads: the last one wins, as in JavaScript. NaN, Infinity and integers too long for
+    Python become markers that validation rejects by field.
+    """
+    if len(data) > MAX_PAYLOAD_BYTES:
+        raise InvalidInputError.one("request body", f"is {len(data)} bytes, over the {MAX_PAYLOAD_BYTES}-byte "
+                                                    "limit of serverless endpoints; split the batch", status=413)
+    try:
+        text = data.decode("utf-8-sig") if isinstance(data, (bytes, bytearray)) else data.removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError.one("request body", f"not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+    if not text.strip():
+        raise InvalidInputError.one("request body", "is empty; send a JSON object")
+    try:
+        return parse_json(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError.one("request body", f"not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InvalidInputError.one("request body", "JSON nested too deeply") from None
+
+
 def parse_json(text: str) -> Any:
-    """json.loads, but NaN/Infinity literals become markers that validation rejects by field."""
-    return json.loads(text, parse_constant=_NonFinite)
+    """json.loads, but NaN/Infinity literals (and overlong integers) become markers that validation rejects."""
+    try:
+        return json.loads(text, parse_constant=_NonFinite)
+    except json.JSONDecodeError:
+        raise
+    except ValueError:  # an integer literal past sys.int_info.default_max_str_digits: parse again, marking it
+        return json.loads(text, parse_constant=_NonFinite, parse_int=_LongInteger.parse)
 
 
 def _describe(value: Any) -> str:
     if isinstance(value, _NonFinite):
-        return value.literal
+        return repr(value)
     if isinstance(value, (dict, list)):
         kind = "object" if isinstance(value, dict) else "array"
         return f"an empty {kind}" if not value else f"an {kind}"
@@ -360,8 +412,11 @@ def _validate_rows(items: list[Any], is_batch: bool) -> StationBatch:
 
     codes = [_station_code(obj["station_code"]) for obj in objects]
     for k in (k for k, code in enumerate(codes) if code is None):
-        errors.add(rows[k], "station_code", f"must be a non-empty string of at most {MAX_STATION_CODE_CHARS} "
-                                            f"characters, got {_describe(objects[k]['station_code'])}")
+        raw = objects[k]["station_code"]
+        problem = ("must be valid Unicode text, without lone surrogates" if type(raw) is str and _has_surrogate(raw)
+                   else f"must be a non-empty string of at most {MAX_STATION_CODE_CHARS} characters, "
+                        f"got {_describe(raw)}")
+        errors.add(rows[k], "station_code", problem)
     hour = _int_column(objects, rows, "hour", HOUR_RANGE, "", errors)
     day = _int_column(objects, rows, "day_of_week", DAY_OF_WEEK_RANGE, " (0 = Monday)", errors)
     capacity = _int_column(objects, rows, "capacity", CAPACITY_RANGE, "", errors)
@@ -398,9 +453,14 @@ def _has_fields(item: Any, row: int, errors: _Errors) -> bool:
 def _station_code(value: Any) -> str | None:
     if type(value) is int and value >= 0:
         value = str(value)
-    if type(value) is str and value.strip() and len(value) <= MAX_STATION_CODE_CHARS:
+    if type(value) is str and value.strip() and len(value) <= MAX_STATION_CODE_CHARS and not _has_surrogate(value):
         return value.strip()
     return None
+
+
+def _has_surrogate(text: str) -> bool:
+    """A lone surrogate (JSON allows "\\ud800") is not text: it cannot be encoded, logged or shown."""
+    return not text.isascii() and any(0xD800 <= ord(c) <= 0xDFFF for c in text)
 
 
 def _int_column(objects: list[dict[str, Any]], rows: list[int], name: str, bounds: tuple[int, int], hint: str,
@@ -422,9 +482,9 @@ def _coordinate_column(objects: list[dict[str, Any]], rows: list[int], name: str
     for k, value in enumerate(converted):
         if value is None:
             raw = values[k]
-            is_number = (type(raw) is int or type(raw) is float) and math.isfinite(raw)
-            problem = (f"must lie in the Velib' service area ({bounds[0]} to {bounds[1]}), got {raw}" if is_number
-                       else f"must be a number, got {_describe(raw)}")
+            is_number = type(raw) is int or type(raw) is _LongInteger or (type(raw) is float and math.isfinite(raw))
+            problem = (f"must lie in the Velib' service area ({bounds[0]} to {bounds[1]}), got {_describe(raw)}"
+                       if is_number else f"must be a number, got {_describe(raw)}")
             errors.add(rows[k], name, problem)
     return np.array([0.0 if v is None else v for v in converted], dtype=np.float64)
 

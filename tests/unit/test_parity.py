@@ -9,7 +9,7 @@ from typing import Any
 import model_utils
 import numpy as np
 import pytest
-from support.handler_driver import invoke, load_bundle
+from support.handler_driver import Toolkit
 
 from cdk_app.paths import ARTIFACTS_DIR
 from cdk_app.training.simulator import simulate
@@ -39,11 +39,11 @@ def test_handlers_reproduce_the_heldout_metrics() -> None:
     metrics = json.loads((ARTIFACTS_DIR / "metrics.json").read_text())
     assert metrics["heldout"]["windows"] == len(windows)
 
-    bundle = load_bundle()
+    toolkit = Toolkit()
     predicted: list[list[float]] = []
     for start in range(0, len(windows), model_utils.MAX_BATCH):
         batch = [_request(net, windows, i) for i in range(start, min(start + model_utils.MAX_BATCH, len(windows)))]
-        response = invoke(bundle, json.dumps({"instances": batch}))
+        response = toolkit.invoke(json.dumps({"instances": batch}))
         assert response.status == 200, response.body[:300]
         predicted.extend([item["predictions"][k] for k in model_utils.HORIZON_KEYS] for item in response.json())
 
