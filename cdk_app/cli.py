@@ -127,7 +127,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from cdk_app.client.forecast_client import EndpointError, ForecastClient
+    from cdk_app.client.forecast_client import BadRequestError, EndpointError, ForecastClient
     from cdk_app.progress import say
 
     requests = _predict_requests(args)
@@ -139,9 +139,16 @@ def _predict(args: argparse.Namespace) -> int:
         say(f"sending {len(requests)} requests to {name}")
     try:
         forecasts = client.predict_many(requests)
+    except BadRequestError as exc:
+        print("error (BadRequestError, HTTP 400): the endpoint refused the request", file=sys.stderr)
+        for problem in exc.fields:
+            print(f"  {problem.field}: {problem.problem}", file=sys.stderr)
+        if not exc.fields:
+            print(f"  {exc}", file=sys.stderr)
+        return 2
     except EndpointError as exc:
         print(f"error ({type(exc).__name__}, HTTP {exc.status}): {exc}", file=sys.stderr)
-        return 2 if exc.status == 400 else 1
+        return 1
     output = [asdict(f) for f in forecasts]
     print(json.dumps(output[0] if len(output) == 1 and not args.always_list else output, indent=2))
     return 0
@@ -150,7 +157,10 @@ def _predict(args: argparse.Namespace) -> int:
 def _predict_requests(args: argparse.Namespace) -> list[dict[str, object]]:
     if args.payload is not None:
         text = sys.stdin.read() if str(args.payload) == "-" else args.payload.read_text()
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{args.payload}: not valid JSON ({exc})") from None
         if isinstance(data, dict) and "instances" in data:
             data = data["instances"]
         return list(data) if isinstance(data, list) else [data]
@@ -158,7 +168,7 @@ def _predict_requests(args: argparse.Namespace) -> list[dict[str, object]]:
                                                      "latitude", "longitude") if getattr(args, n) is None]
     if missing:
         raise ValueError(f"give a payload file, or all of {', '.join(missing)}")
-    history = [None if v.strip().lower() in ("", "null", "none") else float(v) for v in args.history.split(",")]
+    history = [_history_value(v) for v in args.history.split(",")]
     request: dict[str, object] = {
         "station_code": args.station_code, "historical_bikes": history, "hour": args.hour,
         "day_of_week": args.day_of_week, "capacity": args.capacity, "latitude": args.latitude,
@@ -166,6 +176,15 @@ def _predict_requests(args: argparse.Namespace) -> list[dict[str, object]]:
     if args.weekend is not None:
         request["is_weekend"] = args.weekend
     return [request]
+
+
+def _history_value(text: str) -> float | None:
+    if text.strip().lower() in ("", "null", "none"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"--history: {text.strip()!r} is neither a number nor null") from None
 
 
 def _add_serve(sub: argparse._SubParsersAction) -> None:

@@ -35,8 +35,22 @@ class EndpointError(Exception):
     status = 500
 
 
+@dataclass(frozen=True)
+class FieldProblem:
+    """One bad field of a rejected request, as the endpoint names it (`instances[17].hour`)."""
+
+    field: str
+    problem: str
+
+
 class BadRequestError(EndpointError):
+    """The endpoint refused the request; `fields` says which field is wrong and why, for a form to show."""
+
     status = 400
+
+    def __init__(self, message: str, fields: Sequence[FieldProblem] = ()) -> None:
+        super().__init__(message)
+        self.fields = list(fields)
 
 
 class EndpointUnavailableError(EndpointError):
@@ -187,12 +201,21 @@ def classify(error: ClientError) -> EndpointError:
     message = response.get("Error", {}).get("Message", str(error))
     if code == "ModelError":
         status = int(response.get("OriginalStatusCode") or 500)
-        original = str(response.get("OriginalMessage") or message).split("\n", 1)[0]
+        original, fields = _error_body(str(response.get("OriginalMessage") or message))
         if 400 <= status < 500:
-            return BadRequestError(original)
+            return BadRequestError(original, fields)
         return ModelFailureError(f"the model failed ({status}): {original}")
     if code in UNAVAILABLE_CODES or (code == "ValidationError" and "not found" in message):
         return EndpointUnavailableError(f"{code}: {message}")
     if code == "ValidationError":
         return BadRequestError(message)
     return ModelFailureError(f"{code}: {message}")
+
+
+def _error_body(text: str) -> tuple[str, list[FieldProblem]]:
+    """The endpoint's JSON error body ({"error": {"message", "fields"}}); any other text is the message itself."""
+    try:
+        error = json.loads(text)["error"]
+        return str(error["message"]), [FieldProblem(str(f["field"]), str(f["problem"])) for f in error["fields"]]
+    except (ValueError, KeyError, TypeError):
+        return text.split("\n", 1)[0], []

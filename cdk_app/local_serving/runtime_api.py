@@ -39,6 +39,9 @@ class RuntimeApiServer(ThreadingHTTPServer):
         self.container_port = container_port
         self.endpoint_name = endpoint_name
         self.upstream = _Upstream()
+        self.connections_opened = 0  # upstream connections: one per front thread while keep-alive holds
+        self.stale_retries = 0  # how often a kept-alive upstream connection was found closed and replaced
+        self._counters_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), _Handler)
 
     def forward(self, method: str, path: str, body: bytes | None, headers: dict[str, str]
@@ -47,6 +50,8 @@ class RuntimeApiServer(ThreadingHTTPServer):
             return self._exchange(method, path, body, headers)
         except (ConnectionError, http.client.HTTPException):
             # A kept-alive connection the container closed: once more, on a fresh one.
+            with self._counters_lock:
+                self.stale_retries += 1
             return self._exchange(method, path, body, headers)
 
     def _exchange(self, method: str, path: str, body: bytes | None, headers: dict[str, str]
@@ -54,6 +59,8 @@ class RuntimeApiServer(ThreadingHTTPServer):
         if self.upstream.connection is None:
             self.upstream.connection = http.client.HTTPConnection(
                 "127.0.0.1", self.container_port, timeout=INVOCATION_TIMEOUT_SECONDS)
+            with self._counters_lock:
+                self.connections_opened += 1
         try:
             self.upstream.connection.request(method, path, body=body, headers=headers)
             response = self.upstream.connection.getresponse()

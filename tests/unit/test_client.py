@@ -1,21 +1,22 @@
-"""The client without a server: error kinds from botocore's Stubber, retries over real HTTP, batching."""
+"""The client against a real HTTP peer: error kinds, retries, timeouts, the cache and batching.
+
+No botocore stubbing: each request is real HTTP on loopback, through botocore's retry loop.
+"""
 
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import time
 from typing import Any
 
-import boto3
 import pytest
 from botocore.config import Config
-from botocore.stub import Stubber
+from support.http_peer import Answer, running
 
 from cdk_app.client.forecast_client import (
     BadRequestError,
     EndpointUnavailableError,
+    FieldProblem,
     ForecastClient,
     ModelFailureError,
     batches,
@@ -27,14 +28,12 @@ ANSWER = {"station_code": "16107", "predictions": {"T+1h": 1.0, "T+2h": 2.0, "T+
           "inference_time_ms": 0.5, "model_version": "abc", "station_known": True, "warnings": []}
 
 
-def stubbed(code: str, status: int, **extra: Any) -> ForecastClient:
-    runtime = boto3.client("sagemaker-runtime", region_name="eu-west-3", aws_access_key_id="x",
-                           aws_secret_access_key="y")
-    stubber = Stubber(runtime)
-    stubber.add_client_error("invoke_endpoint", service_error_code=code, service_message=f"{code} happened",
-                             http_status_code=status, response_meta=extra)
-    stubber.activate()
-    return ForecastClient("e", runtime_client=runtime, cache_ttl_seconds=None)
+def answer_for(request: dict[str, Any]) -> dict[str, Any]:
+    return {**ANSWER, "station_code": request["station_code"]}
+
+
+def client(url: str, **kwargs: Any) -> ForecastClient:
+    return ForecastClient("e", endpoint_url=url, **{"max_attempts": 1, "cache_ttl_seconds": None, **kwargs})
 
 
 @pytest.mark.parametrize(("code", "status", "kind"), [
@@ -45,78 +44,79 @@ def stubbed(code: str, status: int, **extra: Any) -> ForecastClient:
     ("ValidationError", 400, BadRequestError),
 ])
 def test_error_kinds(code: str, status: int, kind: type[Exception]) -> None:
-    with pytest.raises(kind, match=code if kind is EndpointUnavailableError else "happened"):
-        stubbed(code, status).predict(REQUEST)
+    with running(Answer.aws_error(status, code, f"{code} happened")) as peer, \
+            pytest.raises(kind, match=code if kind is EndpointUnavailableError else "happened"):
+        client(peer.url).predict(REQUEST)
 
 
-def test_model_errors_split_by_original_status() -> None:
-    for status, kind in ((400, BadRequestError), (500, ModelFailureError)):
-        runtime = boto3.client("sagemaker-runtime", region_name="eu-west-3", aws_access_key_id="x",
-                               aws_secret_access_key="y")
-        stubber = Stubber(runtime)
-        stubber.add_client_error("invoke_endpoint", service_error_code="ModelError", http_status_code=424,
-                                 modeled_fields={"OriginalStatusCode": status,
-                                                 "OriginalMessage": "hour: bad\nTraceback ..."})
-        stubber.activate()
-        with pytest.raises(kind, match="hour: bad") as error:
-            ForecastClient("e", runtime_client=runtime).predict(REQUEST)
-        assert "Traceback" not in str(error.value)
-
-
-class _Flaky(BaseHTTPRequestHandler):
-    """Answers 503 ServiceUnavailable until `failures` run out, then a forecast: a real HTTP peer."""
-
-    failures = 0
-    calls = 0
-
-    def log_message(self, *args: Any) -> None:
-        """Quiet."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        type(self).calls += 1
-        if type(self).failures > 0:
-            type(self).failures -= 1
-            status, body, headers = 503, b'{"message": "busy"}', {"x-amzn-ErrorType": "ServiceUnavailable:"}
-        else:
-            status, body, headers = 200, json.dumps(ANSWER).encode(), {}
-        self.send_response(status)
-        for name, value in {"Content-Type": "application/json", "Content-Length": str(len(body)), **headers}.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-
-@pytest.fixture
-def flaky() -> Iterator[tuple[str, type[_Flaky]]]:
-    handler = type("Flaky", (_Flaky,), {"failures": 2, "calls": 0})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+def test_model_errors_split_by_original_status_and_carry_the_fields() -> None:
+    body = {"error": {"status": 400, "message": "hour: bad", "fields": [{"field": "hour", "problem": "bad"}]}}
+    bad = Answer.aws_error(424, "ModelError", "Received client error (400)", OriginalStatusCode=400,
+                           OriginalMessage=json.dumps(body))
+    with running(bad) as peer, pytest.raises(BadRequestError, match=r"^hour: bad$") as error:
+        client(peer.url).predict(REQUEST)
+    assert error.value.fields == [FieldProblem("hour", "bad")]
+    failed = Answer.aws_error(424, "ModelError", "Received server error (500)", OriginalStatusCode=500,
+                              OriginalMessage="hour: bad\nTraceback ...")
+    with running(failed) as peer, pytest.raises(ModelFailureError, match="hour: bad") as failure:
+        client(peer.url).predict(REQUEST)
+    assert "Traceback" not in str(failure.value)
 
 
 @pytest.mark.parametrize("mode", ["standard", "adaptive"])
-def test_botocore_retries_transient_errors(flaky: tuple[str, type[_Flaky]], mode: str) -> None:
-    url, handler = flaky
-    forecast = ForecastClient("e", endpoint_url=url, retry_mode=mode, max_attempts=3).predict(REQUEST)
-    assert forecast.predictions["T+3h"] == 3.0 and handler.calls == 3
+def test_botocore_retries_transient_errors(mode: str) -> None:
+    busy = Answer.aws_error(503, "ServiceUnavailable", "busy")
+    with running(busy, busy, Answer.json(200, ANSWER)) as peer:
+        forecast = client(peer.url, retry_mode=mode, max_attempts=3).predict(REQUEST)
+    assert forecast.predictions["T+3h"] == 3.0 and peer.calls == 3
 
 
-def test_retries_give_up_as_unavailable(flaky: tuple[str, type[_Flaky]]) -> None:
-    url, handler = flaky
-    with pytest.raises(EndpointUnavailableError):
-        ForecastClient("e", endpoint_url=url, max_attempts=2).predict(REQUEST)
-    assert handler.calls == 2
+def test_retries_give_up_as_unavailable() -> None:
+    with running(Answer.aws_error(503, "ServiceUnavailable", "busy")) as peer:
+        with pytest.raises(EndpointUnavailableError):
+            client(peer.url, max_attempts=2).predict(REQUEST)
+        assert peer.calls == 2
+
+
+def test_a_read_timeout_really_fires() -> None:
+    with running(Answer.json(200, ANSWER, delay_seconds=3)) as peer, \
+            pytest.raises(EndpointUnavailableError, match="unreachable"):
+        client(peer.url, read_timeout=0.5).predict(REQUEST)
+
+
+def test_an_answer_list_that_is_too_short_is_a_model_failure() -> None:
+    with running(Answer.json(200, [ANSWER])) as peer, pytest.raises(ModelFailureError, match="asked for 2"):
+        client(peer.url).predict_many([REQUEST, {**REQUEST, "station_code": "2"}])
+
+
+def test_predict_many_mixes_cached_and_new_answers_in_order() -> None:
+    requests = [{**REQUEST, "station_code": str(i)} for i in range(5)]
+    with running(Answer.json(200, [answer_for(requests[1]), answer_for(requests[3])]),
+                 Answer.json(200, [answer_for(r) for r in requests])) as peer:
+        forecasts = client(peer.url, cache_ttl_seconds=300)
+        forecasts.predict_many([requests[1], requests[3]])
+        peer.answers = [Answer.json(200, [answer_for(requests[i]) for i in (0, 2, 4)])]
+        mixed = forecasts.predict_many(requests)
+    assert [f.station_code for f in mixed] == ["0", "1", "2", "3", "4"]
+    sent = json.loads(peer.bodies[-1])["instances"]
+    assert [r["station_code"] for r in sent] == ["0", "2", "4"]  # the cached two were not asked again
+
+
+def test_cached_answers_expire_after_their_ttl() -> None:
+    with running(Answer.json(200, ANSWER)) as peer:
+        cached = client(peer.url, cache_ttl_seconds=0.2)
+        cached.predict(REQUEST)
+        cached.predict(REQUEST)
+        assert peer.calls == 1
+        time.sleep(0.3)
+        cached.predict(REQUEST)
+        assert peer.calls == 2
 
 
 def test_unreachable_endpoint_is_unavailable() -> None:
-    client = ForecastClient("e", endpoint_url="http://127.0.0.1:9", max_attempts=1, connect_timeout=1)
+    unreachable = ForecastClient("e", endpoint_url="http://127.0.0.1:9", max_attempts=1, connect_timeout=1)
     with pytest.raises(EndpointUnavailableError, match="unreachable"):
-        client.predict(REQUEST)
+        unreachable.predict(REQUEST)
 
 
 def test_bad_retry_mode_is_named() -> None:
@@ -137,8 +137,8 @@ def test_batches_respect_count_and_size_and_order() -> None:
 
 
 def test_retry_config_reaches_botocore() -> None:
-    client = ForecastClient("e", endpoint_url="http://127.0.0.1:9", retry_mode="adaptive", max_attempts=7,
-                            connect_timeout=2, read_timeout=9)
-    config: Config = client.runtime.meta.config
+    configured = ForecastClient("e", endpoint_url="http://127.0.0.1:9", retry_mode="adaptive", max_attempts=7,
+                                connect_timeout=2, read_timeout=9)
+    config: Config = configured.runtime.meta.config
     assert config.retries == {"mode": "adaptive", "total_max_attempts": 7}
     assert (config.connect_timeout, config.read_timeout) == (2, 9)
