@@ -24,6 +24,12 @@ MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)
 BUDGET_SCOPES = ("service", "tag")
+# Regions whose CloudFormation has no AWS::Budgets::Budget (cfn-lint 1.58.0's region schemas, rule E3006): a
+# budget there fails the deploy, so budget_usd must be 0 (set a budget in the Billing console instead).
+NO_BUDGET_RESOURCE_REGIONS = frozenset({
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-3", "ap-south-2", "ap-southeast-3", "ap-southeast-4",
+    "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-west-1", "eu-central-2", "eu-north-1", "eu-south-1",
+    "eu-south-2", "il-central-1", "me-central-1", "mx-central-1", "us-gov-east-1", "us-gov-west-1"})
 PROJECT = "velib-forecast"
 VARIANT_NAME = "AllTraffic"  # the endpoint's one production variant, as metrics and InvokeEndpoint name it
 LOCAL_STAGE = "local"  # the name `serve` answers to is the endpoint name of this stage
@@ -145,6 +151,14 @@ def _choice(key: str, value: Any, allowed: tuple[T, ...], parse: Callable[[Any],
     return parsed
 
 
+def _budget(value: Any, region: str) -> float | None:
+    amount = _number("budget_usd", value, 0, 100_000) or None
+    if amount is not None and region in NO_BUDGET_RESOURCE_REGIONS:
+        raise ConfigError(f"context key 'budget_usd': CloudFormation has no AWS::Budgets::Budget in {region}; "
+                          "set budget_usd=0 there and create the budget in the Billing console")
+    return amount
+
+
 def _pattern(key: str, value: Any, pattern: re.Pattern[str], expected: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value.strip()):
         raise _fail(key, expected, value)
@@ -196,7 +210,7 @@ def load_config(context: Mapping[str, Any], default_account: str | None = None) 
                                       provisioned_concurrency=provisioned_concurrency),
         image_tag=_pattern("image_tag", get("image_tag"), _IMAGE_TAG, "a container image tag"),
         alarm_email=None if _optional(email) else _pattern("alarm_email", email, _EMAIL, "an e-mail address or empty"),
-        budget_usd=_number("budget_usd", get("budget_usd"), 0, 100_000) or None,
+        budget_usd=_budget(get("budget_usd"), region),
         budget_scope=_choice("budget_scope", get("budget_scope"), BUDGET_SCOPES, str),
         log_retention_days=_choice("log_retention_days", get("log_retention_days"), LOG_RETENTION_DAYS, int),
         model_server_timeout_seconds=_integer("model_server_timeout_seconds", get("model_server_timeout_seconds"),

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import tarfile
-import time
 from pathlib import Path
 
 import pytest
@@ -34,13 +33,12 @@ def without(archive: Path, member: str, target: Path) -> Path:
     return target
 
 
+@pytest.mark.timeout(120)  # a broken model must fail the start, not hang until the ready timeout
 def test_archive_without_weights_fails_clearly_and_in_bounded_time(archive: Path, tmp_path: Path) -> None:
     broken = without(archive, "best_model.pth", tmp_path / "broken.tar.gz")
-    server = ModelServer(broken, ready_timeout=90)
-    started = time.monotonic()
+    server = ModelServer(broken, ready_timeout=600)
     with pytest.raises(ServerError, match=r"best_model\.pth"):
         server.start()
-    assert time.monotonic() - started < 90
     assert server.scratch is None
     assert_nothing_left()
 

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import App
+from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 
-from cdk_app.deployment.config import DeploymentConfig, load_config, project_context
+from cdk_app.deployment.config import DeploymentConfig, project_context
+from stacks.velib_forecast_app import build_app
 from stacks.velib_forecast_stack import VelibForecastStack
 
 ACCOUNT = "123456789012"
@@ -38,10 +39,10 @@ class Synthesized:
 
 
 def synthesize(outdir: Path, **overrides: Any) -> Synthesized:
-    context = {**DEFAULT_CONTEXT, **overrides}
-    app = App(context=context, outdir=str(outdir))
-    config = load_config(app.node.get_all_context(), ACCOUNT)
-    stack = VelibForecastStack(app, config)
+    """The app as `cdk synth` builds it (cdk-nag included), with context overrides."""
+    app, config = build_app(ACCOUNT, overrides, str(outdir))
+    stack = Stack.of(app.node.find_child(config.stack_name))
+    assert isinstance(stack, VelibForecastStack)
     app.synth()
     return Synthesized(app, stack, config, Template.from_stack(stack), outdir)
 

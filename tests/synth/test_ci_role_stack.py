@@ -81,8 +81,8 @@ def test_same_gates_as_the_endpoint_stack(tmp_path: Path) -> None:
     lint = subprocess.run([str(Path(sys.executable).parent / "cfn-lint"), template], capture_output=True,
                           text=True, timeout=300)
     assert lint.returncode == 0, lint.stdout
-    if CHECKOV.exists():
-        result = subprocess.run([str(CHECKOV), "--skip-download", "--framework", "cloudformation", "-o", "json",
-                                 "-f", template], capture_output=True, text=True, timeout=600,
-                                env={**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"})
-        assert json.loads(result.stdout)["results"]["failed_checks"] == []
+    assert CHECKOV.exists(), f"{CHECKOV} is missing: `make test` installs checkov into .venv-checkov"
+    result = subprocess.run([str(CHECKOV), "--skip-download", "--framework", "cloudformation", "-o", "json",
+                             "-f", template], capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"})
+    assert json.loads(result.stdout)["results"]["failed_checks"] == []

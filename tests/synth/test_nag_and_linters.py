@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks
-from support.synth import Synthesized
+from support.synth import ACCOUNT, Synthesized
 
 from cdk_app.paths import REPO_ROOT
+from stacks.velib_forecast_app import build_app
 
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 # Each check checkov fails on is either fixed or skipped in the template with its reason.
@@ -46,8 +48,8 @@ def test_cfn_lint_has_no_errors_or_warnings(default_app: Synthesized) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(not CHECKOV.exists(), reason="make test installs checkov into .venv-checkov")
 def test_checkov_fails_nothing_and_every_skip_has_a_reason(default_app: Synthesized) -> None:
+    assert CHECKOV.exists(), f"{CHECKOV} is missing: `make test` installs checkov into .venv-checkov"
     env = {**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"}
     result = subprocess.run([str(CHECKOV), "--skip-download", "--framework", "cloudformation", "-o", "json",
                              "-d", str(default_app.outdir)], capture_output=True, text=True, env=env, timeout=600)
@@ -58,3 +60,13 @@ def test_checkov_fails_nothing_and_every_skip_has_a_reason(default_app: Synthesi
     assert set(skipped) == RECORDED_SKIPS
     assert all(len(reason) > 20 for reason in skipped.values())
     assert report["summary"]["passed"] > 15
+
+
+def test_cdk_nag_fails_the_synth_of_the_real_app_on_a_new_finding(tmp_path: Path) -> None:
+    app, config = build_app(ACCOUNT, outdir=str(tmp_path))
+    stack = Stack.of(app.node.find_child(config.stack_name))
+    sns.Topic(stack, "PlainTopic")  # no TLS-only policy: AwsSolutions-SNS3
+    with pytest.raises(RuntimeError, match=r"(?s)ValidationFailed: ERROR .*AwsSolutions-SNS3") as failure:
+        app.synth()
+    assert "VelibForecast-dev/PlainTopic" in str(failure.value)
+    assert "AwsSolutions-SNS3" in (tmp_path / "validation-report.json").read_text()

@@ -75,3 +75,11 @@ def test_missing_and_unknown_keys_are_named() -> None:
         load_config(context, ACCOUNT)
     with pytest.raises(ConfigError, match="'memroy_mb': unknown"):
         config_with(memroy_mb=2048)
+
+
+@pytest.mark.parametrize("region", ["us-gov-west-1", "il-central-1", "af-south-1"])
+def test_a_budget_where_cloudformation_has_none_is_refused_by_key(region: str) -> None:
+    with pytest.raises(ConfigError, match=f"context key 'budget_usd': CloudFormation has no AWS::Budgets::Budget "
+                                          f"in {region}; set budget_usd=0"):
+        config_with(region=region)
+    assert config_with(region=region, budget_usd="0").budget_usd is None

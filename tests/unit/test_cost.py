@@ -51,3 +51,18 @@ def test_cost_without_a_benchmark_says_what_to_run(tmp_path: Path) -> None:
 def test_alarm_count_follows_the_stacks_own_specs() -> None:
     assert alarm_count(load_project_config(ACCOUNT)) == 4
     assert alarm_count(load_project_config(ACCOUNT, provisioned_concurrency=2)) == 5
+
+
+def test_cost_command_prints_the_table_with_its_flags(tmp_path: Path) -> None:
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({"request_bytes": 300, "batch_stations": 1500, "rows": [
+        {"id": STACK_SEQUENTIAL, "p50_ms": 2.0}, {"id": STACK_BATCH, "p50_ms": 40.0}]}))
+    result = subprocess.run([sys.executable, "-m", "cdk_app", "cost", "--bench", str(bench), "--memory-mb", "1024",
+                             "--requests", "1000000", "--price-per-gb-second", "0.001", "--price-per-gb-data", "0"],
+                            cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "memory 1024 MB, $0.001/GB-s compute, $0/GB data" in result.stdout
+    # 1,000,000 requests x 2 ms x 1 GB x $0.001/GB-s = $2; batched: 667 requests x 40 ms = $0.0267
+    row = next(line.split() for line in result.stdout.splitlines() if line.strip().startswith("1,000,000"))
+    assert row[1:] == ["$2.0000", "$0.0267"]
+    assert "4 alarms $0.40 = $1.40/month" in result.stdout

@@ -181,10 +181,14 @@ def test_integral_floats_and_numeric_station_codes_are_accepted(toolkit: Toolkit
     assert body["predictions"] == call(toolkit, GUIDE).json()["predictions"]
 
 
-def test_is_weekend_defaults_from_the_day(toolkit: Toolkit) -> None:
-    saturday = call(toolkit, request(day_of_week=5, is_weekend=...)).json()
-    explicit = call(toolkit, request(day_of_week=5, is_weekend=True)).json()
-    assert saturday["predictions"] == explicit["predictions"]
+@pytest.mark.parametrize("day", range(7))
+def test_is_weekend_defaults_from_the_day(toolkit: Toolkit, day: int) -> None:
+    """Saturday and Sunday (5, 6) default to the weekend; Monday to Friday do not."""
+    default = call(toolkit, request(hour=8, day_of_week=day, is_weekend=...)).json()
+    weekend = call(toolkit, request(hour=8, day_of_week=day, is_weekend=True)).json()
+    weekday = call(toolkit, request(hour=8, day_of_week=day, is_weekend=False)).json()
+    assert weekend["predictions"] != weekday["predictions"]  # the flag matters at 8:00 on every day
+    assert default["predictions"] == (weekend if day >= 5 else weekday)["predictions"]
 
 
 def test_holiday_flag_changes_the_forecast(toolkit: Toolkit) -> None:

@@ -1,0 +1,58 @@
+"""Each setting reaches the template with a non-default value: a key that is read but not wired fails here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from support.synth import Synthesized
+
+
+@pytest.mark.parametrize(("region", "partition", "account", "console", "suffix", "budget"), [
+    ("cn-north-1", "aws-cn", "727897471807", "console.amazonaws.cn", "amazonaws.com.cn", "5"),
+    ("us-gov-west-1", "aws-us-gov", "442386744353", "console.amazonaws-us-gov.com", "amazonaws.com", "0"),
+    ("ap-southeast-2", "aws", "763104351884", "console.aws.amazon.com", "amazonaws.com", "5"),
+])
+def test_region_sets_partition_image_console_and_budget(synth_app: Callable[..., Synthesized], region: str,
+                                                        partition: str, account: str, console: str,
+                                                        suffix: str, budget: str) -> None:
+    app = synth_app(region=region, budget_usd=budget)
+    _, policy = app.one("AWS::IAM::Policy")
+    found = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    repository = f"arn:{partition}:ecr:{region}:{account}:repository/pytorch-inference"
+    assert found["PullServingImage"]["Resource"] == repository
+    assert json.dumps(found["ReadModelArchive"]["Resource"]).startswith(f'"arn:{partition}:s3:::')
+    if partition != "aws":  # no ARN anywhere is pinned to the commercial partition
+        assert '"arn:aws:' not in json.dumps(app.template.to_json())
+    _, model = app.one("AWS::SageMaker::Model")
+    assert model["Properties"]["PrimaryContainer"]["Image"].startswith(f"{account}.dkr.ecr.{region}.{suffix}/")
+    assert model["Properties"]["PrimaryContainer"]["Environment"]["SAGEMAKER_REGION"] == region
+    outputs = app.template.to_json()["Outputs"]
+    assert outputs["DashboardUrl"]["Value"].startswith(f"https://{console}/cloudwatch/home?region={region}#")
+    if budget == "0":  # GovCloud's CloudFormation has no AWS::Budgets::Budget
+        assert app.of_type("AWS::Budgets::Budget") == {}
+        return
+    _, budget_resource = app.one("AWS::Budgets::Budget")
+    assert budget_resource["Properties"]["Budget"]["CostFilters"]["Region"] == [region]
+
+
+def test_log_retention_timeout_and_image_tag(synth_app: Callable[..., Synthesized]) -> None:
+    app = synth_app(log_retention_days="90", model_server_timeout_seconds="25", image_tag="2.6.0-cpu-py312-custom")
+    _, log_group = app.one("AWS::Logs::LogGroup")
+    assert log_group["Properties"]["RetentionInDays"] == 90
+    _, model = app.one("AWS::SageMaker::Model")
+    container = model["Properties"]["PrimaryContainer"]
+    assert container["Environment"]["TS_DEFAULT_RESPONSE_TIMEOUT"] == "25"
+    assert container["Image"].endswith("/pytorch-inference:2.6.0-cpu-py312-custom")
+
+
+def test_alarm_rates_and_the_spillover_alarm(synth_app: Callable[..., Synthesized]) -> None:
+    app = synth_app(alarm_5xx_rate="0.05", alarm_4xx_rate="0.2", provisioned_concurrency="2",
+                    alarm_spillover_invocations="7")
+    by_metric = {a["Properties"]["MetricName"]: a["Properties"] for a in app.of_type("AWS::CloudWatch::Alarm").values()}
+    assert by_metric["Invocation5XXErrors"]["Threshold"] == 0.05
+    assert by_metric["Invocation4XXErrors"]["Threshold"] == 0.2
+    spill = by_metric["ServerlessProvisionedConcurrencySpilloverInvocations"]
+    assert spill["Threshold"] == 7 and spill["Statistic"] == "Sum"
+    assert len(by_metric) == 5
