@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from cdk_app.deployment.config import LOCAL_ENDPOINT_NAME, endpoint_name_for, project_context
@@ -85,27 +88,41 @@ def _add_convert_scaler(sub: argparse._SubParsersAction) -> None:
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM stops `serve` the way Ctrl-C does: through the same clean-up."""
     raise KeyboardInterrupt
 
 
-def _serve(args: argparse.Namespace) -> int:
-    import signal
+@contextmanager
+def _until_stopped() -> Iterator[None]:
+    """SIGTERM ends a long-running command the way Ctrl-C does, through the same clean-up, and exits 0."""
+    from cdk_app.progress import say
 
-    from cdk_app.client.example_requests import BATCH_REQUEST_FILE, GUIDE_REQUEST_FILE
-    from cdk_app.deployment.model_archive import build_archive
-    from cdk_app.local_serving.local_endpoint import LocalEndpoint
-    from cdk_app.progress import say, step
-
-    archive = args.archive
-    if archive is None:
-        with step("building model.tar.gz"):
-            archive = build_archive(ARTIFACTS_DIR, MODEL_CODE_DIR, DEFAULT_ARCHIVE).path
-    endpoint = LocalEndpoint(archive, endpoint_name=args.endpoint_name, port=args.port,
-                             ready_timeout=args.ready_timeout)
     for stop_signal in (signal.SIGTERM, signal.SIGINT):  # SIGINT too: a shell may start us with it ignored
         signal.signal(stop_signal, _interrupt)
     try:
+        yield
+    except KeyboardInterrupt:
+        say("stopping")
+
+
+def _archive(path: Path | None) -> Path:
+    from cdk_app.deployment.model_archive import build_archive
+    from cdk_app.progress import step
+
+    if path is not None:
+        return path
+    with step("building model.tar.gz"):
+        return build_archive(ARTIFACTS_DIR, MODEL_CODE_DIR, DEFAULT_ARCHIVE).path
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from cdk_app.client.example_requests import BATCH_REQUEST_FILE, GUIDE_REQUEST_FILE
+    from cdk_app.local_serving.local_endpoint import LocalEndpoint
+    from cdk_app.progress import say, step
+
+    endpoint = LocalEndpoint(_archive(args.archive), endpoint_name=args.endpoint_name, port=args.port,
+                             ready_timeout=args.ready_timeout)
+    with _until_stopped(), ExitStack() as running:
+        running.callback(endpoint.stop)
         with step("starting the SageMaker PyTorch serving stack (TorchServe) and waiting for READY workers"):
             endpoint.start()
         print(f"endpoint-url: {endpoint.url}", flush=True)
@@ -117,10 +134,61 @@ def _serve(args: argparse.Namespace) -> int:
             f"--endpoint-name {args.endpoint_name} --content-type application/json --body fileb://{guide} out.json"
             "\nCtrl-C stops it.")
         signal.pause()
-    except KeyboardInterrupt:
-        say("stopping")
-    finally:
-        endpoint.stop()
+    return 0
+
+
+def _api(args: argparse.Namespace) -> int:
+    from limits import parse
+
+    from cdk_app.web_api.forecasts import ApiSettings, parse_proxies
+    from cdk_app.web_api.server import serve_api
+
+    try:
+        parse(args.rate_limit)
+    except ValueError:
+        raise ValueError(f"--rate-limit: {args.rate_limit!r} is not a limit like 100/hour or 5/minute") from None
+    settings = ApiSettings(
+        endpoint_name=args.endpoint_name or (LOCAL_ENDPOINT_NAME if args.endpoint_url
+                                             else endpoint_name_for(str(project_context()["stage"]))),
+        endpoint_url=args.endpoint_url, region=args.region, redis_url=args.redis_url or os.environ.get("REDIS_URL"),
+        rate_limit=args.rate_limit, trusted_proxies=parse_proxies(args.trusted_proxies or ""),
+        endpoint_timeout_seconds=args.endpoint_timeout, stations_file=args.stations)
+    serve_api(settings, args.port)
+    return 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    from cdk_app.web_page.launcher import serve_page
+
+    return serve_page(args.port, args.api_url)
+
+
+def _up(args: argparse.Namespace) -> int:
+    from cdk_app.child_process import ChildServer
+    from cdk_app.local_serving.local_endpoint import LocalEndpoint
+    from cdk_app.loopback import free_port
+    from cdk_app.progress import say, step
+
+    endpoint = LocalEndpoint(_archive(args.archive))
+    python = [sys.executable, "-m", "cdk_app"]
+    with _until_stopped(), ExitStack() as running:
+        running.callback(endpoint.stop)
+        with step("starting the local endpoint (TorchServe)"):
+            endpoint.start()
+        api = ChildServer([*python, "api", "--port", str(args.api_port or free_port()), "--endpoint-url",
+                           endpoint.url, *(["--redis-url", args.redis_url] if args.redis_url else [])],
+                          "api-url: ", cwd=REPO_ROOT)
+        running.callback(api.stop)
+        with step("starting the API (uvicorn)"):
+            api_url = api.start()
+        page = ChildServer([*python, "ui", "--port", str(args.ui_port or free_port()), "--api-url", api_url],
+                           "ui-url: ", cwd=REPO_ROOT)
+        running.callback(page.stop)
+        with step("starting the page (Streamlit)"):
+            ui_url = page.start()
+        print(f"endpoint-url: {endpoint.url}\napi-url: {api_url}\nui-url: {ui_url}", flush=True)
+        say(f"open {ui_url} for the page, {api_url}/docs for the API. Ctrl-C stops all three.")
+        signal.pause()
     return 0
 
 
@@ -310,9 +378,51 @@ def _add_smoke(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_smoke)
 
 
+def _add_api(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("api", help="serve the web API (FastAPI) in front of an endpoint, local or in AWS",
+                       description="POST /predict, POST /predict/batch, GET /stations, GET /stations/{code}/forecast, "
+                                   "GET /forecasts, GET /health, docs at /docs. Serves on 127.0.0.1 until Ctrl-C and "
+                                   "prints api-url when ready. Cache (5 min) and rate limit are per process, or "
+                                   "shared in Redis with --redis-url.")
+    p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: %(default)s)")
+    p.add_argument("--endpoint-name", help=f"default: {LOCAL_ENDPOINT_NAME} with --endpoint-url, else the "
+                                           "endpoint of the stage in cdk.json")
+    p.add_argument("--endpoint-url", help="e.g. the endpoint-url printed by `serve`; default: AWS")
+    p.add_argument("--region", help="AWS region (default: your AWS configuration)")
+    p.add_argument("--redis-url", help="share cache and rate limit in Redis, e.g. redis://127.0.0.1:6379/0 "
+                                       "(default: $REDIS_URL, else in process)")
+    p.add_argument("--rate-limit", default="100/hour", help="requests per client address (default: %(default)s)")
+    p.add_argument("--trusted-proxies", help="comma-separated addresses or CIDRs whose X-Forwarded-For is believed")
+    p.add_argument("--endpoint-timeout", type=float, default=30.0,
+                   help="seconds to wait for the endpoint, cold start included, before a 503 (default: %(default)s)")
+    p.add_argument("--stations", type=Path, help="your own stations' hourly history, as JSON (see README); "
+                                                 "default: the simulator's 300 stations")
+    p.set_defaults(handler=_api)
+
+
+def _add_ui(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("ui", help="serve the predictions page (Streamlit) for a running API",
+                       description="Live availability and forecasts on a map of Paris, and one station in detail. "
+                                   "Serves on 127.0.0.1 until Ctrl-C and prints ui-url when ready.")
+    p.add_argument("--port", type=int, default=8501, help="port on 127.0.0.1 (default: %(default)s)")
+    p.add_argument("--api-url", default="http://127.0.0.1:8000", help="the API (default: %(default)s)")
+    p.set_defaults(handler=_ui)
+
+
+def _add_up(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("up", help="start the local endpoint, the API and the page together (make run)",
+                       description="Serve model.tar.gz locally, the API in front of it and the page in front of the "
+                                   "API, each on 127.0.0.1; print the three URLs; Ctrl-C stops all three.")
+    p.add_argument("--archive", type=Path, help="model.tar.gz to serve (default: build it from artifacts/)")
+    p.add_argument("--api-port", type=int, help="default: a free port")
+    p.add_argument("--ui-port", type=int, help="default: a free port")
+    p.add_argument("--redis-url", help="share the API's cache and rate limit in Redis")
+    p.set_defaults(handler=_up)
+
+
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
-    _add_train, _add_package, _add_convert_scaler, _add_serve, _add_predict, _add_bench, _add_cost, _add_rehearse,
-    _add_smoke,
+    _add_train, _add_package, _add_convert_scaler, _add_serve, _add_predict, _add_api, _add_ui, _add_up, _add_bench,
+    _add_cost, _add_rehearse, _add_smoke,
 )
 
 

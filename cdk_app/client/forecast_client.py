@@ -77,7 +77,7 @@ class Forecast:
                    list(data.get("warnings", [])))
 
 
-class _TtlCache:
+class TtlCache:
     """Keyed by the whole request: station and hour alone would serve another history's answer."""
 
     def __init__(self, ttl_seconds: float, max_entries: int) -> None:
@@ -140,7 +140,7 @@ class ForecastClient:
         config = Config(retries={"mode": retry_mode, "total_max_attempts": max_attempts},
                         connect_timeout=connect_timeout, read_timeout=read_timeout)
         self.runtime = runtime_client or _runtime_client(region, endpoint_url, config)
-        self.cache = _TtlCache(cache_ttl_seconds, cache_entries) if cache_ttl_seconds else None
+        self.cache = TtlCache(cache_ttl_seconds, cache_entries) if cache_ttl_seconds else None
 
     def predict(self, request: Mapping[str, Any]) -> Forecast:
         return self.predict_many([request])[0]
@@ -150,7 +150,7 @@ class ForecastClient:
         results: list[Forecast | None] = [None] * len(requests)
         missing: list[int] = []
         for i, request in enumerate(requests):
-            cached = self.cache.get(_TtlCache.key(request)) if self.cache else None
+            cached = self.cache.get(TtlCache.key(request)) if self.cache else None
             if cached is None:
                 missing.append(i)
             else:
@@ -161,7 +161,7 @@ class ForecastClient:
                 index = missing[position]
                 results[index] = forecast
                 if self.cache:
-                    self.cache.put(_TtlCache.key(requests[index]), forecast)
+                    self.cache.put(TtlCache.key(requests[index]), forecast)
                 position += 1
         return [r for r in results if r is not None]
 

@@ -1,0 +1,149 @@
+"""The routes (`router`, mountable in any FastAPI app) and `create_app()`, which adds the logging middleware.
+
+Errors are never tracebacks: 422 in FastAPI's own `detail` format (the endpoint's field list included),
+503 with Retry-After when the endpoint is unavailable, throttled or past its timeout, 502 when the model
+fails, 429 with Retry-After past the rate limit.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi.responses import RedirectResponse
+
+from cdk_app.client.forecast_client import Forecast
+from cdk_app.web_api.forecasts import ApiSettings, ForecastService
+from cdk_app.web_api.schemas import (
+    BatchRequest,
+    Health,
+    PredictionRequest,
+    PredictionResponse,
+    Station,
+    StationForecast,
+)
+from cdk_app.web_api.station_source import StationHistory
+
+access_log = logging.getLogger("velib.api.access")
+
+
+def forecast_service(request: Request) -> ForecastService:
+    service: ForecastService = request.app.state.forecasts
+    return service
+
+
+Service = Annotated[ForecastService, Depends(forecast_service)]
+
+
+def rate_limited(request: Request, service: Service) -> None:
+    retry_after = service.limiter.check(service.client_address(request))
+    if retry_after is not None:
+        raise HTTPException(429, f"rate limit of {service.settings.rate_limit} per client reached",
+                            headers={"Retry-After": str(int(retry_after + 0.999))})
+
+
+router = APIRouter(dependencies=[Depends(rate_limited)])
+
+
+def _answer(forecast: Forecast) -> PredictionResponse:
+    return PredictionResponse.model_validate(forecast, from_attributes=True)
+
+
+def _note(request: Request, response: Response, codes: list[str]) -> None:
+    request.state.stations = codes
+    response.headers["X-Cache"] = request.state.cache
+
+
+@router.post("/predict", response_model=PredictionResponse, summary="Forecast one station (the guide's request)")
+def predict(body: PredictionRequest, request: Request, response: Response, service: Service) -> PredictionResponse:
+    (forecast,) = service.forecasts([body.to_endpoint()], request, batch=False)
+    _note(request, response, [body.station_code])
+    return _answer(forecast)
+
+
+@router.post("/predict/batch", response_model=list[PredictionResponse],
+             summary="Forecast up to 2,000 stations, answered in request order")
+def predict_batch(body: BatchRequest, request: Request, response: Response,
+                  service: Service) -> list[PredictionResponse]:
+    forecasts = service.forecasts([r.to_endpoint() for r in body.instances], request, batch=True)
+    _note(request, response, [r.station_code for r in body.instances])
+    return [_answer(f) for f in forecasts]
+
+
+def _station(history: StationHistory) -> Station:
+    return Station(station_code=history.station_code, name=history.name, capacity=history.capacity,
+                   latitude=history.latitude, longitude=history.longitude, bikes=history.bikes_now)
+
+
+@router.get("/stations", response_model=list[Station], summary="The stations, with their latest count")
+def stations(service: Service) -> list[Station]:
+    return [_station(s) for s in service.source.stations()]
+
+
+@router.get("/stations/{code}/forecast", response_model=StationForecast,
+            summary="Forecast a station from its last 24 hours")
+def station_forecast(code: str, request: Request, response: Response, service: Service) -> StationForecast:
+    history = service.station(code)
+    (forecast,) = service.forecasts([history.request()], request, batch=False)
+    _note(request, response, [code])
+    return StationForecast(station=_station(history), history=history.hourly_bikes,
+                           last_hour=history.last_hour.isoformat(timespec="minutes"), forecast=_answer(forecast))
+
+
+@router.get("/forecasts", response_model=list[PredictionResponse],
+            summary="Forecast every station from its last 24 hours, in one endpoint call (the page's map)")
+def all_forecasts(request: Request, response: Response, service: Service) -> list[PredictionResponse]:
+    histories = service.source.stations()
+    forecasts = service.forecasts([h.request() for h in histories], request, batch=True)
+    _note(request, response, [h.station_code for h in histories])
+    return [_answer(f) for f in forecasts]
+
+
+health_router = APIRouter()
+
+
+@health_router.get("/health", response_model=Health, summary="The API's state and the endpoint's last known state")
+def health(service: Service) -> Health:
+    """Costs no inference: the endpoint's state is what the last real request learned (a probe that invoked
+    the endpoint would bill, and would keep a serverless endpoint warm by accident)."""
+    return Health(status="ok", endpoint=service.endpoint.as_dict(), cache=service.cache.backend,
+                  rate_limit=service.limiter.backend)
+
+
+async def log_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    """One JSON line per request: id, stations, status, latency, cache, endpoint latency; never the body."""
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await call_next(request)
+        status = response.status_code
+        response.headers["X-Request-ID"] = request_id
+        return response
+    finally:
+        access_log.info(json.dumps({
+            "request_id": request_id, "method": request.method, "path": request.url.path, "status": status,
+            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
+            "stations": getattr(request.state, "stations", None), "cache": getattr(request.state, "cache", None),
+            "endpoint_ms": getattr(request.state, "endpoint_ms", None)}))
+
+
+def create_app(settings: ApiSettings, service: ForecastService | None = None) -> FastAPI:
+    app = FastAPI(title="Velib' forecaster API", version="1.0.0",
+                  description="Bike counts at T+1h, T+2h and T+3h for Paris's Velib' stations, from a SageMaker "
+                              "endpoint.")
+    app.state.forecasts = service or ForecastService(settings)
+    app.include_router(router)
+    app.include_router(health_router)
+    app.middleware("http")(log_requests)
+
+    @app.get("/", include_in_schema=False)
+    def docs_first() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app
