@@ -1,4 +1,4 @@
-# The two README commands: `make run` (synth + local endpoint) and `make test`.
+# The two README commands: `make run` (synth, then the local endpoint, the API and the page) and `make test`.
 # Every target sets up what it needs first, so both work on a fresh machine.
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -12,9 +12,19 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup run synth serve package train test test-fast lint check-templates bench cost rehearse clean
+.PHONY: setup system-packages run synth serve up package train test test-fast lint check-templates bench cost \
+	rehearse clean
 
 setup: $(VENV)/.installed node_modules/.installed
+
+# Debian's redis-server and headless chromium, for the web tests (a real Redis, a real browser).
+SYSTEM_PACKAGES := redis-server chromium
+system-packages:
+	@if ! command -v redis-server >/dev/null || ! command -v chromium >/dev/null; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); \
+	fi
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +51,10 @@ synth: setup
 serve: setup
 	$(PY) -m cdk_app serve
 
-run: synth serve
+up: setup
+	$(PY) -m cdk_app up
+
+run: synth up
 
 # cdk synth (cdk-nag runs inside it), then cfn-lint and checkov on every synthesized template.
 check-templates: setup $(CHECKOV_VENV)/.installed
@@ -60,7 +73,7 @@ lint: setup
 
 # Every tier: unit (no server, no CDK app), synth (templates, cdk-nag, linters), integration (serving stack,
 # emulator, workflows).
-test: setup $(CHECKOV_VENV)/.installed lint
+test: setup system-packages $(CHECKOV_VENV)/.installed lint
 	$(PY) -m pytest
 
 # Unit and synth tiers only: a minute or two, no server started.

@@ -15,7 +15,9 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from cdk_app.client.forecast_client import Forecast
 from cdk_app.web_api.forecasts import ApiSettings, ForecastService
@@ -133,13 +135,32 @@ async def log_requests(request: Request, call_next: Callable[[Request], Awaitabl
             "endpoint_ms": getattr(request.state, "endpoint_ms", None)}))
 
 
+class AsciiJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: a client's lone surrogate echoed in an error cannot break the encoding."""
+
+    def render(self, content: object) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
+
+
+async def validation_failed(request: Request, error: Exception) -> Response:
+    """FastAPI's own 422 body (`detail`, with `loc` per field), rendered safely."""
+    assert isinstance(error, RequestValidationError)
+    return AsciiJSONResponse({"detail": jsonable_encoder(error.errors())}, status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """For an app that mounts `router` itself: the same 422 rendering as create_app's."""
+    app.add_exception_handler(RequestValidationError, validation_failed)
+
+
 def create_app(settings: ApiSettings, service: ForecastService | None = None) -> FastAPI:
-    app = FastAPI(title="Velib' forecaster API", version="1.0.0",
+    app = FastAPI(title="Velib' forecaster API", version="1.0.0", default_response_class=AsciiJSONResponse,
                   description="Bike counts at T+1h, T+2h and T+3h for Paris's Velib' stations, from a SageMaker "
                               "endpoint.")
     app.state.forecasts = service or ForecastService(settings)
     app.include_router(router)
     app.include_router(health_router)
+    install_error_handlers(app)
     app.middleware("http")(log_requests)
 
     @app.get("/", include_in_schema=False)

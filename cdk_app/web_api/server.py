@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 import sys
-from typing import Any
 
 import uvicorn
 
@@ -23,9 +22,11 @@ class _AnnouncingServer(uvicorn.Server):
             print(f"api-url: {url(self.config.port)}", flush=True)
 
 
-def serve_api(settings: ApiSettings, port: int, **uvicorn_options: Any) -> None:
+def serve_api(settings: ApiSettings, port: int) -> None:
     """Blocks until SIGINT or SIGTERM; uvicorn finishes the requests in flight first."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT, stream=sys.stderr)
+    # proxy_headers=False: uvicorn would otherwise take X-Forwarded-For from any loopback peer as the client, and
+    # a forged header would reset the rate limit; the app believes it only from --trusted-proxies.
     config = uvicorn.Config(create_app(settings), host=HOST, port=port, access_log=False, log_level="warning",
-                            **uvicorn_options)
+                            proxy_headers=False)
     _AnnouncingServer(config).run()
