@@ -117,7 +117,7 @@ class ForecastService:
                 answered = self.client.predict_many([requests[i] for i in misses])
             except BadRequestError as error:
                 self.endpoint.record("ok")
-                raise RequestValidationError(_field_errors(error, misses, batch)) from None
+                raise RequestValidationError(endpoint_field_errors(error, misses, batch)) from None
             except EndpointUnavailableError as error:
                 self.endpoint.record("unavailable", str(error))
                 raise HTTPException(503, f"the forecast endpoint is unavailable: {error}",
@@ -140,7 +140,7 @@ class ForecastService:
         return found
 
 
-def _field_errors(error: BadRequestError, sent: list[int], batch: bool) -> list[dict[str, Any]]:
+def endpoint_field_errors(error: BadRequestError, sent: list[int], batch: bool) -> list[dict[str, Any]]:
     """The endpoint's field list in FastAPI's own format, with `loc` pointing into the caller's body."""
     problems = error.fields or [FieldProblem("request body", str(error))]
     return [{"type": "endpoint_rejected", "loc": _location(p.field, sent, batch), "msg": p.problem, "input": None}

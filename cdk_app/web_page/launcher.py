@@ -20,7 +20,7 @@ PAGE = Path(__file__).resolve().parent / "page.py"
 def streamlit_command(port: int) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(PAGE), "--server.address", HOST, "--server.port", str(port),
             "--server.headless", "true", "--browser.gatherUsageStats", "false", "--global.developmentMode", "false",
-            "--server.fileWatcherType", "none"]
+            "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"]
 
 
 def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float) -> None:

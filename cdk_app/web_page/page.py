@@ -7,6 +7,7 @@ web_page/api_calls.py, cached for a minute so that a page of many users stays wi
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -86,8 +87,9 @@ def page() -> None:
         station = chosen["station"]
         now = chosen["history"][-1]
         st.subheader(station["name"])
-        st.caption(f"Station {station['station_code']}, {station['capacity']} docks; last count at "
-                   f"{chosen['last_hour']}: {now if now is not None else 'missing'} bikes")
+        last_hour = datetime.fromisoformat(chosen["last_hour"]).strftime("%a %H:%M")
+        st.caption(f"Station {station['station_code']}, {station['capacity']} docks; last count ({last_hour}): "
+                   f"{'missing' if now is None else f'{now:g} bikes'}")
         for column, key in zip(st.columns(len(HORIZONS)), HORIZONS, strict=True):
             value = chosen["forecast"]["predictions"][key]
             column.metric(key, f"{value:.1f} bikes", delta=None if now is None else f"{value - now:+.1f}")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from support.endpoint_owner import EndpointOwner
+from support.web_servers import api_process
 
 from cdk_app.deployment.model_archive import build_archive
 from cdk_app.local_serving.local_endpoint import LocalEndpoint
@@ -35,3 +36,10 @@ def endpoint(endpoint_owner: EndpointOwner) -> LocalEndpoint:
 def machine_without_endpoint(endpoint_owner: EndpointOwner) -> None:
     """For tests that start model servers of their own: the shared one is stopped first."""
     endpoint_owner.stopped()
+
+
+@pytest.fixture
+def api(endpoint: LocalEndpoint, tmp_path: Path) -> Iterator[str]:
+    """`python -m cdk_app api` in front of the shared endpoint, logging to tmp_path/api.log; yields its URL."""
+    with api_process(endpoint.url, tmp_path / "api.log") as url:
+        yield url

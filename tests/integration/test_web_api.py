@@ -23,12 +23,6 @@ def post(api: str, body: Any, path: str = "/predict", **headers: str) -> request
                          headers={"Content-Type": "application/json", **headers}, timeout=TIMEOUT)
 
 
-@pytest.fixture
-def api(endpoint: LocalEndpoint, tmp_path: Path) -> Any:
-    with api_process(endpoint.url, tmp_path / "api.log") as url:
-        yield url
-
-
 def test_the_guides_request_is_answered(api: str) -> None:
     response = post(api, GUIDE)
     assert response.status_code == 200, response.text
