@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -21,12 +23,19 @@ import model_utils
 import torch
 
 from cdk_app.atomic_files import write_json
+from cdk_app.child_process import ChildServer
 from cdk_app.client.example_requests import guide_request
+from cdk_app.client.forecast_client import ForecastClient
 from cdk_app.deployment.model_archive import build_archive
-from cdk_app.local_serving.model_server import ModelServer
-from cdk_app.paths import ARTIFACTS_DIR, MODEL_CODE_DIR
+from cdk_app.local_serving.local_endpoint import LocalEndpoint
+from cdk_app.loopback import free_port
+from cdk_app.paths import ARTIFACTS_DIR, MODEL_CODE_DIR, REPO_ROOT
 from cdk_app.performance.bench_rows import (
+    API_CONCURRENT,
+    API_HIT,
+    API_MISS,
     BATCH_STATIONS,
+    RUNTIME_SEQUENTIAL,
     STACK_BATCH,
     STACK_CONCURRENT,
     STACK_SEQUENTIAL,
@@ -80,65 +89,110 @@ def in_process_rows(repeat: int) -> list[Row]:
 
 
 class _Caller:
-    """A kept-alive connection to the container's /invocations."""
+    """A kept-alive connection that POSTs JSON to one path: the container's /invocations or the API's /predict."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, path: str = "/invocations") -> None:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.path = path
 
     def __call__(self, body: bytes) -> None:
-        self.connection.request("POST", "/invocations", body=body, headers={"Content-Type": "application/json"})
+        self.connection.request("POST", self.path, body=body, headers={"Content-Type": "application/json"})
         response = self.connection.getresponse()
         response.read()
         if response.status != 200:
-            raise RuntimeError(f"benchmark request failed with {response.status}")
+            raise RuntimeError(f"benchmark request to {self.path} failed with {response.status}")
 
 
-def concurrent_row(port: int, body: bytes, total: int) -> Row:
+def concurrent_row(row_id: str, name: str, caller: Callable[[], _Caller], body: Callable[[int], bytes],
+                   total: int) -> Row:
+    """CONCURRENT_CLIENTS threads, each on its own connection; `body(i)` gives request i (distinct for misses)."""
     per_client = total // CONCURRENT_CLIENTS
     samples: list[float] = []
     lock = threading.Lock()
 
-    def client() -> None:
-        call = _Caller(port)
+    def client(number: int) -> None:
+        call = caller()
         mine = []
-        for _ in range(per_client):
+        for i in range(per_client):
+            payload = body(number * per_client + i)
             started = time.perf_counter()
-            call(body)
+            call(payload)
             mine.append((time.perf_counter() - started) * 1000)
         with lock:
             samples.extend(mine)
 
-    threads = [threading.Thread(target=client) for _ in range(CONCURRENT_CLIENTS)]
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(CONCURRENT_CLIENTS)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=600)
     elapsed = time.perf_counter() - started
-    return Row(STACK_CONCURRENT, f"through the stack, 1 station, {CONCURRENT_CLIENTS} concurrent clients",
-               percentile(samples, 50), percentile(samples, 99), len(samples), round(len(samples) / elapsed, 1))
+    if len(samples) != per_client * CONCURRENT_CLIENTS:
+        raise RuntimeError(f"{name}: {per_client * CONCURRENT_CLIENTS - len(samples)} requests failed")
+    return Row(row_id, name, percentile(samples, 50), percentile(samples, 99), len(samples),
+               round(len(samples) / elapsed, 1))
 
 
-def stack_rows(archive: Path, repeat: int) -> tuple[list[Row], dict[str, float]]:
-    """Cold start (process start to first 200), then warm latency through TorchServe."""
-    server = ModelServer(archive)
+def distinct_request(i: int) -> bytes:
+    """Request i of a series that never repeats (within 3,500), so each one misses any cache."""
+    request = guide_request()
+    history = [(v + i) % (request["capacity"] + 1) for v in request["historical_bikes"]]
+    return json.dumps({**request, "historical_bikes": history, "hour": i // 21 % 24,
+                       "day_of_week": i // (21 * 24) % 7}).encode()
+
+
+def stack_rows(endpoint: LocalEndpoint, repeat: int) -> list[Row]:
+    """Warm latency through TorchServe's container API, and through boto3 and the Runtime API front."""
+    port = endpoint.server.ports.inference
+    call = _Caller(port)
+    one = json.dumps(guide_request()).encode()
+    batch = batch_body(BATCH_STATIONS).encode()
+    runtime = ForecastClient(endpoint.endpoint_name, endpoint_url=endpoint.url, cache_ttl_seconds=None).runtime
+    return [timed(STACK_SEQUENTIAL, "through the stack, 1 station, sequential", partial(call, one), repeat),
+            concurrent_row(STACK_CONCURRENT, f"through the stack, 1 station, {CONCURRENT_CLIENTS} concurrent clients",
+                           partial(_Caller, port), lambda _: one, repeat * 2),
+            timed(STACK_BATCH, f"through the stack, {BATCH_STATIONS} stations in one request", partial(call, batch),
+                  max(repeat // 50, 10), warmup=3),
+            timed(RUNTIME_SEQUENTIAL, "through boto3 and the Runtime API front, 1 station",
+                  partial(runtime.invoke_endpoint, EndpointName=endpoint.endpoint_name, Body=one,
+                          ContentType="application/json"), repeat)]
+
+
+def api_rows(endpoint: LocalEndpoint, repeat: int) -> list[Row]:
+    """Through the web API (one uvicorn process, in-process cache): a cache hit, a miss, 5 concurrent clients."""
+    api = ChildServer([sys.executable, "-m", "cdk_app", "api", "--port", str(free_port()), "--endpoint-url",
+                       endpoint.url, "--rate-limit", "1000000000/hour"], "api-url: ", cwd=REPO_ROOT,
+                      log=Path(tempfile.gettempdir()) / "velib-bench-api.log")
+    with api:
+        port = int(api.url.rsplit(":", 1)[1])
+        call = _Caller(port, "/predict")
+        hit = json.dumps(guide_request()).encode()
+        misses = iter(range(10**9))
+        return [timed(API_HIT, "through the API, 1 station, cache hit", partial(call, hit), repeat),
+                timed(API_MISS, "through the API, 1 station, cache miss",
+                      lambda: call(distinct_request(next(misses))), repeat),
+                concurrent_row(API_CONCURRENT, f"through the API, {CONCURRENT_CLIENTS} concurrent clients, misses",
+                               partial(_Caller, port, "/predict"), lambda i: distinct_request(100_000 + i),
+                               repeat)]
+
+
+def served_rows(archive: Path, repeat: int) -> tuple[list[Row], dict[str, float]]:
+    """Cold start (process start to first 200), then everything served over loopback."""
+    endpoint = LocalEndpoint(archive)
     started = time.perf_counter()
-    with step("starting the serving stack"):
-        server.start()
+    with step("starting the local endpoint"):
+        endpoint.start()
     try:
-        call = _Caller(server.ports.inference)
-        one = json.dumps(guide_request()).encode()
-        call(one)
+        _Caller(endpoint.server.ports.inference)(json.dumps(guide_request()).encode())
         cold = {"cold_start_to_first_200_s": round(time.perf_counter() - started, 2),
-                "start_to_ready_s": round(server.ready_seconds, 2)}
-        with step("sequential, concurrent and batch requests"):
-            batch = batch_body(BATCH_STATIONS).encode()
-            rows = [timed(STACK_SEQUENTIAL, "through the stack, 1 station, sequential", partial(call, one), repeat),
-                    concurrent_row(server.ports.inference, one, repeat * 2),
-                    timed(STACK_BATCH, f"through the stack, {BATCH_STATIONS} stations in one request",
-                          partial(call, batch), max(repeat // 50, 10), warmup=3)]
+                "start_to_ready_s": round(endpoint.server.ready_seconds, 2)}
+        with step("sequential, concurrent and batch requests through the stack"):
+            rows = stack_rows(endpoint, repeat)
+        with step("through the web API"):
+            rows += api_rows(endpoint, repeat)
     finally:
-        server.stop()
+        endpoint.stop()
     return rows, cold
 
 
@@ -146,7 +200,7 @@ def run(output: Path, repeat: int = 1000) -> dict[str, Any]:
     archive = build_archive(ARTIFACTS_DIR, MODEL_CODE_DIR, output.parent / "bench-model.tar.gz")
     with step("in-process timings"):
         rows = in_process_rows(repeat)
-    served, cold = stack_rows(archive.path, repeat)
+    served, cold = served_rows(archive.path, repeat)
     rows += served
     by_id = {r.id: r for r in rows}
     ratio = {count: by_id[chain_id(count)].p50_ms / by_id[forward_id(count)].p50_ms for count in (1, BATCH_STATIONS)}
@@ -167,5 +221,10 @@ def format_table(report: dict[str, Any]) -> str:
                  f"(ready after {report['start_to_ready_s']} s)")
     ratios = ", ".join(f"{k} station(s): {v}x" for k, v in report["handler_over_forward_p50"].items())
     lines.append(f"handler chain / bare forward (p50): {ratios}")
+    p50 = {row["id"]: row["p50_ms"] for row in report["rows"]}
+    lines.append(f"API cache hit p50 {p50[API_HIT]:.2f} ms (target <= 2 ms); API miss p50 {p50[API_MISS]:.2f} ms = "
+                 f"local endpoint p50 + {p50[API_MISS] - p50[STACK_SEQUENTIAL]:.2f} ms (target <= + 3 ms; + "
+                 f"{p50[API_MISS] - p50[RUNTIME_SEQUENTIAL]:.2f} ms over boto3 through the Runtime front); "
+                 f"{CONCURRENT_CLIENTS} concurrent API clients: 0 errors")
     return "\n".join(lines)
 

@@ -11,6 +11,10 @@ BATCH_STATIONS = 1500  # stations in the batch rows; bench.json records it for c
 STACK_SEQUENTIAL = "stack_sequential"
 STACK_CONCURRENT = "stack_concurrent"
 STACK_BATCH = "stack_batch"
+RUNTIME_SEQUENTIAL = "runtime_sequential"
+API_HIT = "api_hit"
+API_MISS = "api_miss"
+API_CONCURRENT = "api_concurrent"
 
 
 def forward_id(count: int) -> str:
