@@ -11,13 +11,13 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cdk_app.client.forecast_client import Forecast
 from cdk_app.web_api.forecasts import ApiSettings, ForecastService
@@ -34,7 +34,7 @@ from cdk_app.web_api.station_source import StationHistory
 access_log = logging.getLogger("velib.api.access")
 
 
-def forecast_service(request: Request) -> ForecastService:
+async def forecast_service(request: Request) -> ForecastService:
     service: ForecastService = request.app.state.forecasts
     return service
 
@@ -42,8 +42,8 @@ def forecast_service(request: Request) -> ForecastService:
 Service = Annotated[ForecastService, Depends(forecast_service)]
 
 
-def rate_limited(request: Request, service: Service) -> None:
-    retry_after = service.limiter.check(service.client_address(request))
+async def rate_limited(request: Request, service: Service) -> None:
+    retry_after = await service.limiter.check(service.client_address(request))
     if retry_after is not None:
         raise HTTPException(429, f"rate limit of {service.settings.rate_limit} per client reached",
                             headers={"Retry-After": str(int(retry_after + 0.999))})
@@ -117,22 +117,39 @@ def health(service: Service) -> Health:
                   rate_limit=service.limiter.backend)
 
 
-async def log_requests(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-    """One JSON line per request: id, stations, status, latency, cache, endpoint latency; never the body."""
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await call_next(request)
-        status = response.status_code
-        response.headers["X-Request-ID"] = request_id
-        return response
-    finally:
-        access_log.info(json.dumps({
-            "request_id": request_id, "method": request.method, "path": request.url.path, "status": status,
-            "latency_ms": round((time.perf_counter() - started) * 1000, 3),
-            "stations": getattr(request.state, "stations", None), "cache": getattr(request.state, "cache", None),
-            "endpoint_ms": getattr(request.state, "endpoint_ms", None)}))
+class RequestLog:
+    """One JSON line per request: id, stations, status, latency, cache, endpoint latency; never the body.
+
+    Plain ASGI rather than @app.middleware("http"), which wraps every response in an extra task and stream.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode("latin-1") or uuid.uuid4().hex
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode("latin-1"))]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            state = scope.get("state", {})
+            access_log.info(json.dumps({
+                "request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status,
+                "latency_ms": round((time.perf_counter() - started) * 1000, 3), "stations": state.get("stations"),
+                "cache": state.get("cache"), "endpoint_ms": state.get("endpoint_ms")}))
 
 
 class AsciiJSONResponse(JSONResponse):
@@ -161,7 +178,7 @@ def create_app(settings: ApiSettings, service: ForecastService | None = None) ->
     app.include_router(router)
     app.include_router(health_router)
     install_error_handlers(app)
-    app.middleware("http")(log_requests)
+    app.add_middleware(RequestLog)
 
     @app.get("/", include_in_schema=False)
     def docs_first() -> RedirectResponse:

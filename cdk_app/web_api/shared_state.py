@@ -19,9 +19,9 @@ from typing import Any, Protocol
 
 import redis
 from limits import RateLimitItem, parse
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
-from limits.storage import MemoryStorage, RedisStorage, Storage
-from limits.strategies import MovingWindowRateLimiter
 
 from cdk_app.client.forecast_client import Forecast, TtlCache
 
@@ -106,7 +106,11 @@ class RedisCache:
 
 
 class RateLimiter:
-    """A moving window per client address; `check` says whether to answer, and if not, for how long to wait."""
+    """A moving window per client address; `check` says whether to answer, and if not, for how long to wait.
+
+    limits' asyncio flavour: the check runs on the event loop without a thread hop, and a slow Redis
+    holds up only the requests that wait for it.
+    """
 
     def __init__(self, storage: Storage, limit: str) -> None:
         self.item: RateLimitItem = parse(limit)
@@ -115,12 +119,12 @@ class RateLimiter:
         self.backend = "redis" if isinstance(storage, RedisStorage) else "memory"
         self.outage = Outage("rate-limit storage", "failing open: requests are not limited")
 
-    def check(self, client: str) -> float | None:
+    async def check(self, client: str) -> float | None:
         """None to answer; else the seconds until the window lets this client in again."""
         try:
-            allowed = self.limiter.hit(self.item, client)
-            retry_after = None if allowed else max(1.0, self.limiter.get_window_stats(self.item, client).reset_time
-                                                   - time.time())
+            allowed = await self.limiter.hit(self.item, client)
+            retry_after = None if allowed else max(
+                1.0, (await self.limiter.get_window_stats(self.item, client)).reset_time - time.time())
         except (StorageError, redis.RedisError) as error:
             self.outage.failed(error)
             return None
@@ -133,6 +137,7 @@ def shared_state(redis_url: str | None, limit: str, ttl_seconds: float) -> tuple
         return MemoryCache(ttl_seconds), RateLimiter(MemoryStorage(), limit)
     client = redis.Redis.from_url(redis_url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
                                   socket_timeout=REDIS_TIMEOUT_SECONDS)
-    storage = RedisStorage(redis_url, key_prefix=f"{KEY_PREFIX}:limits", wrap_exceptions=True,
-                           socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS)
+    storage = RedisStorage(f"async+{redis_url}", implementation="redispy", key_prefix=f"{KEY_PREFIX}:limits",
+                           wrap_exceptions=True, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                           socket_timeout=REDIS_TIMEOUT_SECONDS)
     return RedisCache(client, ttl_seconds), RateLimiter(storage, limit)
