@@ -57,13 +57,7 @@ class ChildServer:
     def stop(self, grace: float = 15.0) -> None:
         if self.process is None:
             return
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        terminate(self.process, grace)
         if self.process.stdout is not None:
             self.process.stdout.close()
         self.process = None
@@ -74,6 +68,17 @@ class ChildServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def terminate(process: subprocess.Popen[Any], grace: float = 15.0) -> None:
+    """SIGTERM by PID, then SIGKILL if it has not exited within `grace` seconds."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 class _Lines:

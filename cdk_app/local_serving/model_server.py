@@ -8,11 +8,9 @@ crash-loops. Ready here means the management API shows every worker READY.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tarfile
@@ -26,6 +24,7 @@ from typing import Any
 
 import psutil
 
+from cdk_app.child_process import terminate
 from cdk_app.loopback import free_port
 
 TS_JVM_MARKER = "org.pytorch.serve.ModelServer"
@@ -193,12 +192,8 @@ class ModelServer:
         """SIGTERM to `serve` (it forwards to the JVM), then make sure the whole session is gone."""
         if self.process is not None:
             group = self.process.pid
-            if self.process.poll() is None:
-                self.process.send_signal(signal.SIGTERM)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.process.wait(timeout=STOP_GRACE_SECONDS)
+            terminate(self.process, STOP_GRACE_SECONDS)
             _kill_session(group)
-            self.process.wait(timeout=5)
             self.process = None
         TS_PROPERTIES.unlink(missing_ok=True)
         if self.scratch is not None:

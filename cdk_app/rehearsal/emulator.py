@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from typing import Any
 
 import boto3
 
+from cdk_app.child_process import terminate
 from cdk_app.loopback import HOST, free_port, url
 from cdk_app.paths import REPO_ROOT
 
@@ -51,13 +51,8 @@ class Emulator:
         raise EmulatorError(f"moto did not listen on port {self.port} within {timeout:.0f} s")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        if self.process is not None:
+            terminate(self.process)
         self.process = None
         self.log.unlink(missing_ok=True)
 

@@ -11,6 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from cdk_app.child_process import terminate
 from cdk_app.loopback import HOST, url
 from cdk_app.paths import REPO_ROOT
 
@@ -51,11 +52,5 @@ def serve_page(port: int, api_url: str, ready_timeout: float = 60.0) -> int:
         print(f"ui-url: {url(port)}", flush=True)
         signal.sigwait(stop_signals)
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
+        terminate(process)
     return 0
