@@ -2,7 +2,8 @@
 
 Subpackages, by what they hold (each `__init__` says whether `cdk synth` imports it):
 `deployment` (config, model archive, DLC image: what synth imports), `training`, `local_serving`,
-`client`, `performance`, `rehearsal`; `cli` is the `python -m cdk_app` command line.
+`client`, `performance`, `rehearsal`, `web_api` and `web_page`; `cli` is the `python -m cdk_app`
+command line.
 
 model_code/ is put on sys.path here, as the container puts `code/` on PYTHONPATH, so the tooling
 imports the endpoint's own modules (`forecast_contract`, `model_utils`, `inference`) rather than

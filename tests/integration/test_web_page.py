@@ -3,6 +3,7 @@ headless chromium, with the API and the local endpoint behind it."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,8 @@ from cdk_app.web_page.launcher import PAGE
 
 pytestmark = pytest.mark.server
 SCREENSHOT = BUILD_DIR / "page-screenshot.png"
-CHROMIUM = "/usr/bin/chromium"
+# Debian's chromium (make test installs it); a GitHub runner's Ubuntu ships Google Chrome instead.
+CHROMIUM = shutil.which("chromium") or shutil.which("google-chrome") or "/usr/bin/chromium"
 # As root, in a closed network: no sandbox, and none of the background traffic that would be refused.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
