@@ -108,7 +108,7 @@ class ForecastService:
 
     def forecasts(self, requests: Sequence[dict[str, Any]], request: Request, batch: bool) -> list[Forecast]:
         """Cached answers where there are some, one endpoint call for the rest; 422/502/503 as HTTP errors."""
-        results: list[Forecast | None] = [self.cache.get(r) for r in requests]
+        results = self.cache.get_many(requests)
         misses = [i for i, found in enumerate(results) if found is None]
         request.state.cache = "miss" if misses else "hit"
         if misses:
@@ -118,9 +118,9 @@ class ForecastService:
             except BadRequestError as error:
                 self.endpoint.record("ok")
                 raise RequestValidationError(endpoint_field_errors(error, misses, batch)) from None
-            except EndpointUnavailableError as error:
+            except EndpointUnavailableError as error:  # the detail (addresses, codes) stays in /health
                 self.endpoint.record("unavailable", str(error))
-                raise HTTPException(503, f"the forecast endpoint is unavailable: {error}",
+                raise HTTPException(503, "the forecast endpoint is unavailable: cold, throttled or down",
                                     headers={"Retry-After": str(RETRY_AFTER_SECONDS)}) from None
             except ModelFailureError as error:
                 self.endpoint.record("failing", str(error))
@@ -128,9 +128,10 @@ class ForecastService:
             finally:
                 request.state.endpoint_ms = round((time.perf_counter() - started) * 1000, 3)
             self.endpoint.record("ok")
-            for i, forecast in zip(misses, answered, strict=True):
+            fresh = list(zip(misses, answered, strict=True))
+            for i, forecast in fresh:
                 results[i] = forecast
-                self.cache.put(requests[i], forecast)
+            self.cache.put_many([(requests[i], forecast) for i, forecast in fresh])
         return [r for r in results if r is not None]
 
     def station(self, code: str) -> StationHistory:

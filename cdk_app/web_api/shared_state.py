@@ -13,7 +13,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any, Protocol
 
@@ -53,11 +53,13 @@ class Outage:
 
 
 class ForecastCache(Protocol):
+    """Many at a time: a batch of 2,000 is one Redis round trip each way, not 2,000."""
+
     backend: str
 
-    def get(self, request: Mapping[str, Any]) -> Forecast | None: ...
+    def get_many(self, requests: Sequence[Mapping[str, Any]]) -> list[Forecast | None]: ...
 
-    def put(self, request: Mapping[str, Any], forecast: Forecast) -> None: ...
+    def put_many(self, answers: Sequence[tuple[Mapping[str, Any], Forecast]]) -> None: ...
 
 
 def cache_key(request: Mapping[str, Any]) -> str:
@@ -71,11 +73,12 @@ class MemoryCache:
     def __init__(self, ttl_seconds: float, max_entries: int = 10_000) -> None:
         self.entries = TtlCache(ttl_seconds, max_entries)
 
-    def get(self, request: Mapping[str, Any]) -> Forecast | None:
-        return self.entries.get(cache_key(request))
+    def get_many(self, requests: Sequence[Mapping[str, Any]]) -> list[Forecast | None]:
+        return [self.entries.get(cache_key(r)) for r in requests]
 
-    def put(self, request: Mapping[str, Any], forecast: Forecast) -> None:
-        self.entries.put(cache_key(request), forecast)
+    def put_many(self, answers: Sequence[tuple[Mapping[str, Any], Forecast]]) -> None:
+        for request, forecast in answers:
+            self.entries.put(cache_key(request), forecast)
 
 
 class RedisCache:
@@ -89,18 +92,21 @@ class RedisCache:
     def _key(request: Mapping[str, Any]) -> str:
         return f"{KEY_PREFIX}:forecast:{hashlib.sha256(cache_key(request).encode()).hexdigest()}"
 
-    def get(self, request: Mapping[str, Any]) -> Forecast | None:
+    def get_many(self, requests: Sequence[Mapping[str, Any]]) -> list[Forecast | None]:
         try:
-            raw = self.client.get(self._key(request))
+            found = self.client.mget([self._key(r) for r in requests])
         except redis.RedisError as error:
             self.outage.failed(error)
-            return None
+            return [None] * len(requests)
         self.outage.worked()
-        return Forecast.from_json(json.loads(raw)) if raw else None
+        return [Forecast.from_json(json.loads(raw)) if raw else None for raw in found]
 
-    def put(self, request: Mapping[str, Any], forecast: Forecast) -> None:
+    def put_many(self, answers: Sequence[tuple[Mapping[str, Any], Forecast]]) -> None:
+        pipeline = self.client.pipeline(transaction=False)
+        for request, forecast in answers:
+            pipeline.set(self._key(request), json.dumps(asdict(forecast)), ex=self.ttl)
         try:
-            self.client.set(self._key(request), json.dumps(asdict(forecast)), ex=self.ttl)
+            pipeline.execute()
         except redis.RedisError as error:
             self.outage.failed(error)
 
