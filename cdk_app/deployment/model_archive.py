@@ -12,6 +12,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,13 @@ from forecast_contract import ARTIFACT_FILES, WEIGHTS_FILE, artifacts_version
 
 from cdk_app.atomic_files import write_bytes
 
-CODE_FILES = ("forecast_contract.py", "inference.py", "model_utils.py", "requirements.txt")
+CODE_FILES = ("forecast_contract.py", "inference.py", "model_utils.py")
+# Optional, and best absent: the toolkit pip-installs it at every cold start whenever it exists, even empty.
+REQUIREMENTS_FILE = "requirements.txt"
+# What the pytorch-inference:2.6.0-cpu-py312 DLC already has; listed, each would be reinstalled at every cold start.
+DLC_PACKAGES = frozenset({"torch", "numpy", "scipy", "scikit-learn", "sklearn", "pandas", "boto3", "botocore",
+                          "requests", "pyyaml", "sagemaker-inference", "sagemaker-pytorch-inference", "torchserve"})
+_REQUIREMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
 HANDLERS = ("model_fn", "input_fn", "predict_fn", "output_fn")
 FIXED_MTIME = 315532800  # 1980-01-01, the oldest date every unpacking tool accepts
 MAX_ARCHIVE_BYTES = 100 * 1024 * 1024
@@ -41,8 +48,9 @@ class Archive:
 
 def archive_members(artifacts_dir: Path, code_dir: Path) -> list[tuple[str, Path]]:
     """(name in archive, source) pairs: the artifacts at the root, the handlers under code/."""
+    code = [*CODE_FILES, *([REQUIREMENTS_FILE] if (code_dir / REQUIREMENTS_FILE).is_file() else [])]
     return ([(name, artifacts_dir / name) for name in ARTIFACT_FILES]
-            + [(f"code/{name}", code_dir / name) for name in CODE_FILES])
+            + [(f"code/{name}", code_dir / name) for name in code])
 
 
 def check_layout(artifacts_dir: Path, code_dir: Path) -> None:
@@ -50,7 +58,9 @@ def check_layout(artifacts_dir: Path, code_dir: Path) -> None:
     for name, source in archive_members(artifacts_dir, code_dir):
         if not source.is_file():
             raise PackagingError(f"{name}: missing ({source})")
-        if source.stat().st_size == 0 and not name.endswith("requirements.txt"):
+        if name == f"code/{REQUIREMENTS_FILE}":
+            check_requirements(source)
+        elif source.stat().st_size == 0:
             raise PackagingError(f"{name}: is empty ({source})")
         if name.endswith(".json"):
             try:
@@ -67,6 +77,19 @@ def check_layout(artifacts_dir: Path, code_dir: Path) -> None:
     missing = [h for h in HANDLERS if h not in defined]
     if missing:
         raise PackagingError(f"code/inference.py: does not define {', '.join(missing)}")
+
+
+def check_requirements(path: Path) -> None:
+    """A requirements.txt costs a pip run at every cold start: it must list something, and nothing the DLC has."""
+    lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+    names = {m.group(0).lower().replace("_", "-") for m in map(_REQUIREMENT_NAME.match, lines) if m}
+    if not names:
+        raise PackagingError(f"code/{REQUIREMENTS_FILE}: lists no package; delete it ({path}): the toolkit "
+                             "pip-installs it at every cold start, which costs about 0.5 s even when it is empty")
+    clash = sorted(names & DLC_PACKAGES)
+    if clash:
+        raise PackagingError(f"code/{REQUIREMENTS_FILE}: lists {', '.join(clash)}, which the pytorch-inference DLC "
+                             "already has; whatever is listed is pip-installed at every cold start, so drop it")
 
 
 def archive_bytes(artifacts_dir: Path, code_dir: Path) -> bytes:

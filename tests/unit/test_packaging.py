@@ -75,7 +75,7 @@ def test_archive_serves_after_extraction(tmp_path: Path) -> None:
         tar.extractall(target, filter="data")
     bundle = inference.model_fn(str(target))
     assert bundle.version == archive.model_version
-    assert (target / "code" / "requirements.txt").read_text().strip().startswith("#")
+    assert not (target / "code" / "requirements.txt").exists()  # no pip run at cold start
 
 
 def test_unchanged_archive_is_not_rewritten(tmp_path: Path) -> None:
@@ -117,10 +117,24 @@ def test_broken_inputs_are_refused(inputs: tuple[Path, Path], tmp_path: Path, ta
         build_archive(*inputs, tmp_path / "model.tar.gz")
 
 
-def test_code_requirements_list_nothing_the_container_has() -> None:
-    lines = [line.split("#")[0].strip() for line in (MODEL_CODE_DIR / "requirements.txt").read_text().splitlines()]
-    packages = {line.split("=")[0].split("<")[0].split(">")[0].strip().lower() for line in lines if line}
-    assert not packages & {"torch", "numpy", "scikit-learn", "pandas", "scipy", "boto3", "sagemaker-inference"}
+@pytest.mark.parametrize(("content", "message"), [
+    ("torch==2.6.0\nholidays\n", "lists torch, which the pytorch-inference DLC already has"),
+    ("NumPy>=1.26  # pinned\nscikit_learn\n", "lists numpy, scikit-learn"),
+    ("# nothing needed\n", "lists no package; delete it"),
+    ("", "lists no package; delete it"),
+])
+def test_a_requirements_file_must_list_only_what_the_dlc_lacks(inputs: tuple[Path, Path], tmp_path: Path,
+                                                                content: str, message: str) -> None:
+    (inputs[1] / "requirements.txt").write_text(content)
+    with pytest.raises(PackagingError, match=message):
+        build_archive(*inputs, tmp_path / "model.tar.gz")
+
+
+def test_a_requirements_file_the_model_needs_is_shipped(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    (inputs[1] / "requirements.txt").write_text("holidays==0.57\n")
+    archive = build_archive(*inputs, tmp_path / "model.tar.gz")
+    assert "code/requirements.txt" in archive.members
+    assert not (MODEL_CODE_DIR / "requirements.txt").exists()  # the product itself needs none
 
 
 def test_gzip_stream_is_valid(tmp_path: Path) -> None:
