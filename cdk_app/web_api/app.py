@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import time
 import uuid
 from typing import Annotated
@@ -46,7 +47,7 @@ async def rate_limited(request: Request, service: Service) -> None:
     retry_after = await service.limiter.check(service.client_address(request))
     if retry_after is not None:
         raise HTTPException(429, f"rate limit of {service.settings.rate_limit} per client reached",
-                            headers={"Retry-After": str(int(retry_after + 0.999))})
+                            headers={"Retry-After": str(math.ceil(retry_after))})
 
 
 router = APIRouter(dependencies=[Depends(rate_limited)])
