@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, sync_playwright
 from streamlit.testing.v1 import AppTest
+from support.web_servers import api_process
 
 from cdk_app.child_process import ChildServer
 from cdk_app.loopback import free_port, url
@@ -52,6 +53,15 @@ def test_an_unreachable_api_is_a_plain_message(monkeypatch: pytest.MonkeyPatch) 
     assert not at.exception and not at.error
     (warning,) = at.warning
     assert "cold or down" in warning.value and "Traceback" not in warning.value
+
+
+def test_an_endpoint_that_is_down_is_a_plain_message(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    with api_process(url(free_port()), tmp_path / "api.log") as api:  # the API is up, its endpoint is not
+        at = page_test(api, monkeypatch)
+    assert not at.exception and not at.error
+    (warning,) = at.warning
+    assert "cold or down" in warning.value and "Try again in 10 s" in warning.value
+    assert "Traceback" not in warning.value and "127.0.0.1" not in warning.value
 
 
 @pytest.fixture
