@@ -87,6 +87,20 @@ def _add_convert_scaler(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=_convert_scaler)
 
 
+def _add_endpoint_arguments(p: argparse.ArgumentParser) -> None:
+    """Which endpoint `predict` and `api` call: the local one by URL, or one in AWS by name and region."""
+    p.add_argument("--endpoint-name", help=f"default: {LOCAL_ENDPOINT_NAME} with --endpoint-url, else the "
+                                           "endpoint of the stage in cdk.json")
+    p.add_argument("--endpoint-url", help="e.g. the endpoint-url printed by `serve`; default: AWS")
+    p.add_argument("--region", help="AWS region (default: your AWS configuration)")
+
+
+def _endpoint_name(args: argparse.Namespace) -> str:
+    if args.endpoint_name:
+        return str(args.endpoint_name)
+    return LOCAL_ENDPOINT_NAME if args.endpoint_url else endpoint_name_for(str(project_context()["stage"]))
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -148,8 +162,7 @@ def _api(args: argparse.Namespace) -> int:
     except ValueError:
         raise ValueError(f"--rate-limit: {args.rate_limit!r} is not a limit like 100/hour or 5/minute") from None
     settings = ApiSettings(
-        endpoint_name=args.endpoint_name or (LOCAL_ENDPOINT_NAME if args.endpoint_url
-                                             else endpoint_name_for(str(project_context()["stage"]))),
+        endpoint_name=_endpoint_name(args),
         endpoint_url=args.endpoint_url, region=args.region, redis_url=args.redis_url or os.environ.get("REDIS_URL"),
         rate_limit=args.rate_limit, trusted_proxies=parse_proxies(args.trusted_proxies or ""),
         endpoint_timeout_seconds=args.endpoint_timeout, stations_file=args.stations)
@@ -199,8 +212,7 @@ def _predict(args: argparse.Namespace) -> int:
     from cdk_app.progress import say
 
     requests = _predict_requests(args)
-    name = args.endpoint_name or (LOCAL_ENDPOINT_NAME if args.endpoint_url
-                                  else endpoint_name_for(str(project_context()["stage"])))
+    name = _endpoint_name(args)
     client = ForecastClient(name, region=args.region, endpoint_url=args.endpoint_url, cache_ttl_seconds=None,
                             max_attempts=args.max_attempts)
     if len(requests) > 1:
@@ -275,10 +287,7 @@ def _add_predict(sub: argparse._SubParsersAction) -> None:
                                    "built from flags to a SageMaker endpoint, and print the forecasts as JSON. "
                                    "Exit code 2 means the endpoint rejected the request (HTTP 400).")
     p.add_argument("payload", nargs="?", type=Path, help="JSON payload file, or - for standard input")
-    p.add_argument("--endpoint-name", help=f"default: {LOCAL_ENDPOINT_NAME} with --endpoint-url, else the "
-                                           "endpoint of the stage in cdk.json")
-    p.add_argument("--endpoint-url", help="e.g. the endpoint-url printed by `serve`; default: AWS")
-    p.add_argument("--region", help="AWS region (default: your AWS configuration)")
+    _add_endpoint_arguments(p)
     p.add_argument("--max-attempts", type=int, default=4, help="botocore attempts per call (default: %(default)s)")
     p.add_argument("--always-list", action="store_true", help="print a list even for one request")
     flags = p.add_argument_group("a request from flags, instead of a payload file")
@@ -385,10 +394,7 @@ def _add_api(sub: argparse._SubParsersAction) -> None:
                                    "prints api-url when ready. Cache (5 min) and rate limit are per process, or "
                                    "shared in Redis with --redis-url.")
     p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: %(default)s)")
-    p.add_argument("--endpoint-name", help=f"default: {LOCAL_ENDPOINT_NAME} with --endpoint-url, else the "
-                                           "endpoint of the stage in cdk.json")
-    p.add_argument("--endpoint-url", help="e.g. the endpoint-url printed by `serve`; default: AWS")
-    p.add_argument("--region", help="AWS region (default: your AWS configuration)")
+    _add_endpoint_arguments(p)
     p.add_argument("--redis-url", help="share cache and rate limit in Redis, e.g. redis://127.0.0.1:6379/0 "
                                        "(default: $REDIS_URL, else in process)")
     p.add_argument("--rate-limit", default="100/hour", help="requests per client address (default: %(default)s)")

@@ -323,14 +323,14 @@ def parse_body(data: str | bytes) -> Any:
     if not text.strip():
         raise InvalidInputError.one("request body", "is empty; send a JSON object")
     try:
-        return parse_json(text)
+        return _parse_json(text)
     except json.JSONDecodeError as exc:
         raise InvalidInputError.one("request body", f"not valid JSON ({exc})") from None
     except RecursionError:
         raise InvalidInputError.one("request body", "JSON nested too deeply") from None
 
 
-def parse_json(text: str) -> Any:
+def _parse_json(text: str) -> Any:
     """json.loads, but NaN/Infinity literals (and overlong integers) become markers that validation rejects."""
     try:
         return json.loads(text, parse_constant=_NonFinite)

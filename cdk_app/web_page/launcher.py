@@ -13,7 +13,7 @@ from pathlib import Path
 
 from cdk_app.child_process import terminate
 from cdk_app.loopback import HOST, url
-from cdk_app.paths import REPO_ROOT
+from cdk_app.paths import MODEL_CODE_DIR, REPO_ROOT
 
 PAGE = Path(__file__).resolve().parent / "page.py"
 
@@ -41,8 +41,9 @@ def wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float) ->
 
 def serve_page(port: int, api_url: str, ready_timeout: float = 60.0) -> int:
     """Blocks until SIGINT or SIGTERM, then stops Streamlit by its PID."""
-    env = {**os.environ, "VELIB_API_URL": api_url,
-           "PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+    # Streamlit runs page.py as a script: the repository and model_code/ (the contract) go on its path.
+    paths = (str(REPO_ROOT), str(MODEL_CODE_DIR), os.environ.get("PYTHONPATH", ""))
+    env = {**os.environ, "VELIB_API_URL": api_url, "PYTHONPATH": os.pathsep.join(p for p in paths if p)}
     process = subprocess.Popen(streamlit_command(port), cwd=REPO_ROOT, env=env, stdout=sys.stderr.fileno(),
                                stderr=sys.stderr.fileno())
     stop_signals = {signal.SIGINT, signal.SIGTERM}

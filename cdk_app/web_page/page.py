@@ -12,13 +12,13 @@ from typing import Any
 
 import pandas as pd
 import streamlit as st
+from forecast_contract import HORIZON_KEYS
 
 from cdk_app.web_page import api_calls
 from cdk_app.web_page.api_calls import ApiError, ApiUnavailable, availability_colour
 
 API_URL = os.environ.get("VELIB_API_URL", "http://127.0.0.1:8000")
 LIVE, PREDICTIONS = "Live availability", "Predictions"
-HORIZONS = ("T+1h", "T+2h", "T+3h")
 
 
 @st.cache_data(ttl=60, show_spinner=False)
@@ -50,9 +50,9 @@ def history_chart(station_detail: dict[str, Any]) -> pd.DataFrame:
     """The last 24 hours, then the three forecasts, against hours from now."""
     history = station_detail["history"]
     predictions = station_detail["forecast"]["predictions"]
-    frame = pd.DataFrame(index=pd.Index(range(-len(history) + 1, len(HORIZONS) + 1), name="hours from now"))
-    frame["observed"] = [*history, *([None] * len(HORIZONS))]
-    frame["forecast"] = [*([None] * (len(history) - 1)), history[-1], *(predictions[h] for h in HORIZONS)]
+    frame = pd.DataFrame(index=pd.Index(range(-len(history) + 1, len(HORIZON_KEYS) + 1), name="hours from now"))
+    frame["observed"] = [*history, *([None] * len(HORIZON_KEYS))]
+    frame["forecast"] = [*([None] * (len(history) - 1)), history[-1], *(predictions[h] for h in HORIZON_KEYS)]
     return frame
 
 
@@ -60,7 +60,7 @@ def page() -> None:
     st.set_page_config(page_title="Velib' forecasts", page_icon="🚲", layout="wide")
     st.title("Vélib' availability forecasts")
     mode = st.radio("Mode", [LIVE, PREDICTIONS], horizontal=True)
-    horizon = st.select_slider("Horizon", HORIZONS, value="T+1h") if mode == PREDICTIONS else "now"
+    horizon = st.select_slider("Horizon", HORIZON_KEYS, value="T+1h") if mode == PREDICTIONS else "now"
     try:
         with st.spinner("Loading stations and forecasts..."):
             all_stations = stations(API_URL)
@@ -90,7 +90,7 @@ def page() -> None:
         last_hour = datetime.fromisoformat(chosen["last_hour"]).strftime("%a %H:%M")
         st.caption(f"Station {station['station_code']}, {station['capacity']} docks; last count ({last_hour}): "
                    f"{'missing' if now is None else f'{now:g} bikes'}")
-        for column, key in zip(st.columns(len(HORIZONS)), HORIZONS, strict=True):
+        for column, key in zip(st.columns(len(HORIZON_KEYS)), HORIZON_KEYS, strict=True):
             value = chosen["forecast"]["predictions"][key]
             column.metric(key, f"{value:.1f} bikes", delta=None if now is None else f"{value - now:+.1f}")
         st.line_chart(history_chart(chosen), x_label="hours from now", y_label="bikes")
