@@ -1,16 +1,20 @@
 """What each endpoint alarm watches, as plain data: the stack builds its alarms from these specs and
 `cost` counts them, so the bill and the template cannot disagree. No CDK import, on purpose.
 
-Latencies are in microseconds, the unit SageMaker publishes them in.
+Latencies are in microseconds, the unit SageMaker publishes them in. The set depends on the endpoint
+type: cold starts and spill-over exist only for serverless, instance CPU and memory only for real-time.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdk_app.deployment.config import AlarmThresholds
+from cdk_app.deployment.config import AlarmThresholds, DeploymentConfig
 
 MICROSECONDS_PER_MS = 1000
+NAMESPACE = "AWS/SageMaker"
+INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"  # real-time instance metrics (CPU, memory, disk)
+ROLLBACK_ALARMS = ("ServerErrorRate", "ModelLatencyP99")  # a real-time deployment rolls back when one fires
 
 
 @dataclass(frozen=True)
@@ -20,10 +24,16 @@ class AlarmSpec:
     statistic: str
     threshold: float
     description: str
+    namespace: str = NAMESPACE
 
 
-def alarm_specs(thresholds: AlarmThresholds, provisioned: bool) -> list[AlarmSpec]:
-    """What each alarm watches; the README's alarm table describes the same list."""
+def alarm_specs(thresholds: AlarmThresholds, provisioned: bool, instance_vcpus: int | None = None
+                ) -> list[AlarmSpec]:
+    """What each alarm watches; the README's alarm table describes the same list.
+
+    `instance_vcpus` is None for a serverless endpoint; for a real-time one, CloudWatch reports CPU up to
+    100% per vCPU, so the threshold scales with them.
+    """
     specs = [
         AlarmSpec("ServerErrorRate", "Invocation5XXErrors", "Average", thresholds.error_5xx_rate,
                   f"More than {thresholds.error_5xx_rate:.2%} of requests failed inside the model (5XX)."),
@@ -31,11 +41,23 @@ def alarm_specs(thresholds: AlarmThresholds, provisioned: bool) -> list[AlarmSpe
                   f"More than {thresholds.error_4xx_rate:.2%} of requests were rejected as bad input (4XX)."),
         AlarmSpec("ModelLatencyP99", "ModelLatency", "p99", thresholds.latency_p99_ms * MICROSECONDS_PER_MS,
                   f"99th-percentile model latency above {thresholds.latency_p99_ms:g} ms."),
-        AlarmSpec("ColdStart", "ModelSetupTime", "Maximum", thresholds.cold_start_ms * MICROSECONDS_PER_MS,
-                  f"A cold start took longer than {thresholds.cold_start_ms:g} ms to set up the model."),
     ]
+    if instance_vcpus is not None:
+        return [*specs,
+                AlarmSpec("InstanceCpu", "CPUUtilization", "Average", thresholds.cpu_percent * instance_vcpus,
+                          f"Instances above {thresholds.cpu_percent:g}% CPU on average.", INSTANCE_NAMESPACE),
+                AlarmSpec("InstanceMemory", "MemoryUtilization", "Average", thresholds.memory_percent,
+                          f"Instances above {thresholds.memory_percent:g}% memory on average.", INSTANCE_NAMESPACE)]
+    specs.append(AlarmSpec("ColdStart", "ModelSetupTime", "Maximum", thresholds.cold_start_ms * MICROSECONDS_PER_MS,
+                           f"A cold start took longer than {thresholds.cold_start_ms:g} ms to set up the model."))
     if provisioned:
         specs.append(AlarmSpec("ProvisionedSpillover", "ServerlessProvisionedConcurrencySpilloverInvocations",
                                "Sum", thresholds.spillover_invocations,
                                "Requests spilled over provisioned concurrency onto cold, on-demand capacity."))
     return specs
+
+
+def endpoint_alarm_specs(config: DeploymentConfig) -> list[AlarmSpec]:
+    """The endpoint alarms a deployment of `config` has."""
+    return alarm_specs(config.alarms, config.serverless.provisioned_concurrency is not None,
+                       config.realtime.instance.vcpus if config.realtime else None)

@@ -20,12 +20,13 @@ class EndpointAlarms(Construct):
                  period_minutes: int, topic: sns.ITopic) -> None:
         super().__init__(scope, construct_id)
         notify = actions.SnsAction(topic)
-        self.alarms: list[cloudwatch.Alarm] = []
+        self.alarms: dict[str, cloudwatch.Alarm] = {}
         for spec in specs:
             alarm = cloudwatch.Alarm(
                 self, spec.construct_id,
                 alarm_description=f"{endpoint_name}: {spec.description}",
-                metric=endpoint_metric(endpoint_name, spec.metric_name, spec.statistic, period_minutes),
+                metric=endpoint_metric(endpoint_name, spec.metric_name, spec.statistic, period_minutes,
+                                       namespace=spec.namespace),
                 threshold=spec.threshold,
                 comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
                 evaluation_periods=1,
@@ -33,4 +34,4 @@ class EndpointAlarms(Construct):
             )
             alarm.add_alarm_action(notify)
             alarm.add_ok_action(notify)
-            self.alarms.append(alarm)
+            self.alarms[spec.construct_id] = alarm

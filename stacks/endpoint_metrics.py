@@ -1,7 +1,7 @@
 """The endpoint's CloudWatch metrics, with the dimensions SageMaker actually publishes them under.
 
 Alarms and the dashboard both read from here, so a dimension or unit is right in one place:
-AWS/SageMaker, EndpointName + VariantName, latencies in microseconds.
+AWS/SageMaker (or /aws/sagemaker/Endpoints for instances), EndpointName + VariantName, latencies in microseconds.
 """
 
 from __future__ import annotations
@@ -12,15 +12,13 @@ from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 
 from cdk_app.deployment.config import VARIANT_NAME
-from stacks.alarm_specs import MICROSECONDS_PER_MS
-
-NAMESPACE = "AWS/SageMaker"
+from stacks.alarm_specs import MICROSECONDS_PER_MS, NAMESPACE
 
 
 def endpoint_metric(endpoint_name: str, metric_name: str, statistic: str, period_minutes: int,
-                    label: str | None = None) -> cloudwatch.Metric:
+                    label: str | None = None, namespace: str = NAMESPACE) -> cloudwatch.Metric:
     return cloudwatch.Metric(
-        namespace=NAMESPACE,
+        namespace=namespace,
         metric_name=metric_name,
         dimensions_map={"EndpointName": endpoint_name, "VariantName": VARIANT_NAME},
         statistic=statistic,

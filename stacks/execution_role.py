@@ -16,10 +16,10 @@ from cdk_app.deployment.dlc_image import DlcImage
 
 class ExecutionRole(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, model_archive: s3_assets.Asset, image: DlcImage,
-                 log_group_arn: str) -> None:
+                 log_group_arn: str, endpoint_type: str) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
-                             description="Runs the Velib' forecaster's serverless endpoint")
+                             description=f"Runs the Velib' forecaster's {endpoint_type} endpoint")
         self.policy = iam.Policy(self, "Policy", roles=[self.role], statements=[
             iam.PolicyStatement(sid="ReadModelArchive", actions=["s3:GetObject"],
                                 resources=[model_archive.bucket.arn_for_objects(model_archive.s3_object_key)]),

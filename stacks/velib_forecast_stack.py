@@ -1,24 +1,30 @@
-"""The whole deployment: model archive, role, serverless endpoint, log group, alerts and budget."""
+"""The whole deployment: model archive, role, endpoint (serverless or real-time), its scaling or warm hours,
+log group, alarms, dashboard and budget."""
 
 from __future__ import annotations
+
+import json
 
 from aws_cdk import CfnOutput, Environment, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
+from cdk_app.client.example_requests import guide_request
 from cdk_app.deployment.config import PROJECT, DeploymentConfig
 from cdk_app.deployment.dlc_image import dlc_image, partition_of
 from cdk_app.deployment.model_archive import build_archive
 from cdk_app.paths import BUILD_DIR, MODEL_CODE_DIR
-from stacks.alarm_specs import alarm_specs
+from stacks.alarm_specs import ROLLBACK_ALARMS, endpoint_alarm_specs
 from stacks.alert_topic import AlertTopic
 from stacks.cost_budget import CostBudget, cost_filters
 from stacks.encryption_key import EncryptionKey
 from stacks.endpoint_alarms import EndpointAlarms
 from stacks.endpoint_dashboard import EndpointDashboard
+from stacks.endpoint_scaling import InstanceAutoscaling, ProvisionedWarmHours
 from stacks.execution_role import ExecutionRole
-from stacks.serverless_endpoint import ServerlessEndpoint, container_environment
+from stacks.forecast_endpoint import ForecastEndpoint, container_environment
+from stacks.warm_pings import WarmPings
 
 CONSOLE_HOSTS = {"aws": "console.aws.amazon.com", "aws-cn": "console.amazonaws.cn",
                  "aws-us-gov": "console.amazonaws-us-gov.com"}
@@ -27,7 +33,8 @@ CONSOLE_HOSTS = {"aws": "console.aws.amazon.com", "aws-cn": "console.amazonaws.c
 class VelibForecastStack(Stack):
     def __init__(self, scope: Construct, config: DeploymentConfig) -> None:
         super().__init__(scope, config.stack_name, env=Environment(account=config.account, region=config.region),
-                         description=f"Velib' forecaster on SageMaker Serverless Inference ({config.stage})")
+                         description=f"Velib' forecaster on a SageMaker {config.endpoint_type} endpoint "
+                                     f"({config.stage})")
         archive = build_archive(config.artifacts_dir, MODEL_CODE_DIR, BUILD_DIR / config.stage / "model.tar.gz")
         image = dlc_image(config.region, config.image_tag)
 
@@ -38,18 +45,21 @@ class VelibForecastStack(Stack):
                                      kms_key_id=encryption.key.key_arn)
         log_group.apply_removal_policy(RemovalPolicy.DESTROY)
         role = ExecutionRole(self, "ExecutionRole", model_archive=model_archive, image=image,
-                             log_group_arn=log_group.attr_arn)
-        endpoint = ServerlessEndpoint(
-            self, "Serverless", endpoint_name=config.endpoint_name, serverless=config.serverless,
-            image_uri=image.uri, model_data_url=model_archive.s3_object_url,
-            environment=container_environment(config.region, config.model_server_timeout_seconds), role=role,
-            log_group=log_group)
+                             log_group_arn=log_group.attr_arn, endpoint_type=config.endpoint_type)
         alerts = AlertTopic(self, "Alerts", key=encryption.key, email=config.alarm_email)
-        EndpointAlarms(self, "Alarms", endpoint_name=config.endpoint_name,
-                       specs=alarm_specs(config.alarms, config.serverless.provisioned_concurrency is not None),
-                       period_minutes=config.alarms.period_minutes, topic=alerts.topic)
+        alarms = EndpointAlarms(self, "Alarms", endpoint_name=config.endpoint_name, specs=endpoint_alarm_specs(config),
+                                period_minutes=config.alarms.period_minutes, topic=alerts.topic)
+        # The construct id predates real-time endpoints and stays: a new id would give the Endpoint a new
+        # logical id, and CloudFormation would try to create a second endpoint under the same fixed name.
+        endpoint = ForecastEndpoint(
+            self, "Serverless", endpoint_name=config.endpoint_name, serverless=config.serverless,
+            realtime=config.realtime, image_uri=image.uri, model_data_url=model_archive.s3_object_url,
+            environment=container_environment(config.region, config.model_server_timeout_seconds), role=role,
+            log_group=log_group, volume_key=encryption.key,
+            rollback_alarms=[alarms.alarms[name].alarm_name for name in ROLLBACK_ALARMS])
+        self.add_scaling(config, endpoint, alerts)
         EndpointDashboard(self, "Monitoring", endpoint_name=config.endpoint_name,
-                          period_minutes=config.alarms.period_minutes)
+                          period_minutes=config.alarms.period_minutes, instances=config.realtime is not None)
         if config.budget_usd is not None:
             CostBudget(self, "Cost", amount_usd=config.budget_usd,
                        filters=cost_filters(config.budget_scope, config.region), topic=alerts,
@@ -69,3 +79,19 @@ class VelibForecastStack(Stack):
         }
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
+
+    def add_scaling(self, config: DeploymentConfig, endpoint: ForecastEndpoint, alerts: AlertTopic) -> None:
+        """Autoscaling for real-time; for serverless, warm hours by the strategy chosen, if any."""
+        warm = config.serverless.warm
+        if config.realtime is not None and config.realtime.autoscaled:
+            InstanceAutoscaling(self, "Autoscaling", endpoint=endpoint.endpoint, endpoint_name=config.endpoint_name,
+                                count_min=config.realtime.count_min, count_max=config.realtime.count_max,
+                                invocations_per_instance=config.realtime.invocations_per_instance)
+        elif warm is not None and warm.strategy == "provisioned":
+            assert config.serverless.provisioned_concurrency is not None  # the config requires it
+            ProvisionedWarmHours(self, "WarmHours", endpoint=endpoint.endpoint, endpoint_name=config.endpoint_name,
+                                 warm=warm, concurrency=config.serverless.provisioned_concurrency)
+        elif warm is not None:
+            WarmPings(self, "WarmPings", endpoint_name=config.endpoint_name, endpoint_arn=endpoint.endpoint.ref,
+                      warm=warm, request_body=json.dumps(guide_request()),
+                      period_minutes=config.alarms.period_minutes, topic=alerts.topic)

@@ -14,8 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cdk_app.deployment.dlc_image import REGISTRY_ACCOUNTS
+from cdk_app.deployment.instance_types import INSTANCE_TYPES, InstanceType
+from cdk_app.deployment.serverless_regions import serverless_refusal
+from cdk_app.deployment.warm_hours import WarmHours, WarmHoursError, parse_windows
 from cdk_app.paths import CDK_JSON, REPO_ROOT
 
 T = TypeVar("T")
@@ -24,6 +28,8 @@ MEMORY_SIZES = (1024, 2048, 3072, 4096, 5120, 6144)
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
                       2922, 3288, 3653)
 BUDGET_SCOPES = ("service", "tag")
+ENDPOINT_TYPES = ("serverless", "realtime")
+WARM_STRATEGIES = ("ping", "provisioned")
 # Regions whose CloudFormation has no AWS::Budgets::Budget (cfn-lint 1.58.0's region schemas, rule E3006): a
 # budget there fails the deploy, so budget_usd must be 0 (set a budget in the Billing console instead).
 NO_BUDGET_RESOURCE_REGIONS = frozenset({
@@ -41,10 +47,12 @@ _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _OIDC_PROVIDER = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:oidc-provider/token\.actions\.githubusercontent\.com$")
 _QUALIFIER = re.compile(r"^[a-z0-9]{1,10}$")
 _NONE = ("", "none", "null")
-KEYS = ("stage", "account", "region", "memory_mb", "max_concurrency", "provisioned_concurrency", "image_tag",
-        "alarm_email", "budget_usd", "budget_scope", "log_retention_days", "model_server_timeout_seconds",
-        "artifacts_dir", "alarm_5xx_rate", "alarm_4xx_rate", "alarm_latency_p99_ms", "alarm_cold_start_ms",
-        "alarm_spillover_invocations", "alarm_period_minutes", "github_repository", "github_oidc_provider_arn",
+KEYS = ("stage", "account", "region", "endpoint_type", "memory_mb", "max_concurrency", "provisioned_concurrency",
+        "warm_hours", "warm_timezone", "warm_strategy", "instance_type", "instance_count_min", "instance_count_max",
+        "scaling_invocations_per_instance", "image_tag", "alarm_email", "budget_usd", "budget_scope",
+        "log_retention_days", "model_server_timeout_seconds", "artifacts_dir", "alarm_5xx_rate", "alarm_4xx_rate",
+        "alarm_latency_p99_ms", "alarm_cold_start_ms", "alarm_spillover_invocations", "alarm_cpu_percent",
+        "alarm_memory_percent", "alarm_period_minutes", "github_repository", "github_oidc_provider_arn",
         "cdk_qualifier")
 
 
@@ -61,6 +69,8 @@ class AlarmThresholds:
     latency_p99_ms: float
     cold_start_ms: float
     spillover_invocations: int
+    cpu_percent: float  # of all the instance's vCPUs (CloudWatch reports up to 100% per vCPU)
+    memory_percent: float
     period_minutes: int
 
 
@@ -70,7 +80,22 @@ class ServerlessSettings:
 
     memory_mb: int
     max_concurrency: int
-    provisioned_concurrency: int | None
+    provisioned_concurrency: int | None  # with warm_strategy=provisioned: the concurrency held in warm hours
+    warm: WarmHours | None = None
+
+
+@dataclass(frozen=True)
+class RealtimeSettings:
+    """The instance-backed endpoint: its type, and the bounds autoscaling keeps the instance count within."""
+
+    instance: InstanceType
+    count_min: int
+    count_max: int
+    invocations_per_instance: int  # per minute: the target the autoscaling policy tracks
+
+    @property
+    def autoscaled(self) -> bool:
+        return self.count_max > self.count_min
 
 
 @dataclass(frozen=True)
@@ -87,7 +112,8 @@ class DeploymentConfig:
     stage: str
     account: str | None
     region: str
-    serverless: ServerlessSettings
+    serverless: ServerlessSettings  # checked whatever the type, and deployed when realtime is None
+    realtime: RealtimeSettings | None
     image_tag: str
     alarm_email: str | None
     budget_usd: float | None  # None: no budget (CloudFormation has no AWS::Budgets::Budget in some regions)
@@ -97,6 +123,10 @@ class DeploymentConfig:
     artifacts_dir: Path
     alarms: AlarmThresholds
     ci: CiSettings | None
+
+    @property
+    def endpoint_type(self) -> str:
+        return "serverless" if self.realtime is None else "realtime"
 
     @property
     def endpoint_name(self) -> str:
@@ -159,6 +189,59 @@ def _budget(value: Any, region: str) -> float | None:
     return amount
 
 
+def _warm_hours(get: Callable[[str], Any], provisioned: int | None) -> WarmHours | None:
+    zone = str(get("warm_timezone")).strip()
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _fail("warm_timezone", "an IANA time zone such as Europe/Paris", get("warm_timezone")) from None
+    strategy = _choice("warm_strategy", get("warm_strategy"), WARM_STRATEGIES, str)
+    text = get("warm_hours")
+    if _optional(text):
+        return None
+    try:
+        windows = parse_windows(str(text))
+    except WarmHoursError as problem:
+        raise ConfigError(f"context key 'warm_hours': {problem}, got {text!r}") from None
+    if strategy == "provisioned" and (provisioned is None or provisioned < 2):
+        raise ConfigError("context key 'provisioned_concurrency': warm_strategy=provisioned holds this concurrency "
+                          "in warm hours and 1 outside them, so it must be 2 or more, got "
+                          f"{provisioned if provisioned is not None else 'empty'}")
+    if strategy == "ping" and provisioned is not None:
+        raise ConfigError(f"context key 'warm_strategy': ping keeps on-demand capacity warm, but "
+                          f"provisioned_concurrency={provisioned} already holds it all day; use "
+                          "warm_strategy=provisioned to hold it in warm hours only, or empty provisioned_concurrency")
+    return WarmHours(windows, zone, strategy)
+
+
+def _realtime(get: Callable[[str], Any]) -> RealtimeSettings:
+    instance = INSTANCE_TYPES[_choice("instance_type", get("instance_type"), tuple(INSTANCE_TYPES), str)]
+    count_min = _integer("instance_count_min", get("instance_count_min"), 1, 100)
+    count_max = _integer("instance_count_max", get("instance_count_max"), count_min, 100)
+    return RealtimeSettings(instance, count_min, count_max, _integer(
+        "scaling_invocations_per_instance", get("scaling_invocations_per_instance"), 1, 1_000_000))
+
+
+def _serving(get: Callable[[str], Any], region: str, serverless: ServerlessSettings) -> RealtimeSettings | None:
+    """The realtime settings, or None for serverless; either way every key is checked."""
+    endpoint_type = _choice("endpoint_type", get("endpoint_type"), ENDPOINT_TYPES, str)
+    realtime = _realtime(get)
+    if endpoint_type == "serverless":
+        refusal = serverless_refusal(region)
+        if refusal:
+            raise ConfigError(refusal)
+        return None
+    for key, value in (("provisioned_concurrency", serverless.provisioned_concurrency),
+                       ("warm_hours", serverless.warm)):
+        if value is not None:
+            raise ConfigError(f"context key '{key}': serverless only; empty it with endpoint_type=realtime")
+    if realtime.instance.burstable and realtime.autoscaled:
+        raise ConfigError(f"context key 'instance_type': SageMaker cannot autoscale the burstable "
+                          f"{realtime.instance.name}; set instance_count_max={realtime.count_min} "
+                          "(no autoscaling) or choose a type such as ml.c5.large")
+    return realtime
+
+
 def _pattern(key: str, value: Any, pattern: re.Pattern[str], expected: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value.strip()):
         raise _fail(key, expected, value)
@@ -187,6 +270,10 @@ def load_config(context: Mapping[str, Any], default_account: str | None = None) 
     provisioned = get("provisioned_concurrency")
     provisioned_concurrency = (None if _optional(provisioned)
                                else _integer("provisioned_concurrency", provisioned, 1, max_concurrency))
+    serverless = ServerlessSettings(memory_mb=_choice("memory_mb", get("memory_mb"), MEMORY_SIZES, int),
+                                    max_concurrency=max_concurrency, provisioned_concurrency=provisioned_concurrency,
+                                    warm=_warm_hours(get, provisioned_concurrency))
+    realtime = _serving(get, region, serverless)
     email = get("alarm_email")
     artifacts = Path(str(get("artifacts_dir")))
     artifacts_dir = artifacts if artifacts.is_absolute() else REPO_ROOT / artifacts
@@ -205,9 +292,8 @@ def load_config(context: Mapping[str, Any], default_account: str | None = None) 
                                                        "(at most 20 characters), e.g. dev or prod"),
         account=account,
         region=region,
-        serverless=ServerlessSettings(memory_mb=_choice("memory_mb", get("memory_mb"), MEMORY_SIZES, int),
-                                      max_concurrency=max_concurrency,
-                                      provisioned_concurrency=provisioned_concurrency),
+        serverless=serverless,
+        realtime=realtime,
         image_tag=_pattern("image_tag", get("image_tag"), _IMAGE_TAG, "a container image tag"),
         alarm_email=None if _optional(email) else _pattern("alarm_email", email, _EMAIL, "an e-mail address or empty"),
         budget_usd=_budget(get("budget_usd"), region),
@@ -223,6 +309,8 @@ def load_config(context: Mapping[str, Any], default_account: str | None = None) 
             cold_start_ms=_number("alarm_cold_start_ms", get("alarm_cold_start_ms"), 1, 180_000),
             spillover_invocations=_integer("alarm_spillover_invocations", get("alarm_spillover_invocations"),
                                            0, 1_000_000),
+            cpu_percent=_number("alarm_cpu_percent", get("alarm_cpu_percent"), 1, 100),
+            memory_percent=_number("alarm_memory_percent", get("alarm_memory_percent"), 1, 100),
             period_minutes=_integer("alarm_period_minutes", get("alarm_period_minutes"), 1, 60),
         ),
         ci=ci,

@@ -6,6 +6,7 @@ step's overrides), never from a literal, so a changed default in cdk.json is che
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,8 +16,9 @@ from botocore.exceptions import ClientError
 from cdk_app.deployment.config import VARIANT_NAME, DeploymentConfig
 from cdk_app.deployment.dlc_image import dlc_image
 from cdk_app.rehearsal.emulator import ACCOUNT, Emulator
-from stacks.alarm_specs import alarm_specs
+from stacks.alarm_specs import NAMESPACE, ROLLBACK_ALARMS, AlarmSpec, endpoint_alarm_specs
 from stacks.cost_budget import THRESHOLDS
+from stacks.endpoint_scaling import INSTANCE_COUNT, PROVISIONED_CONCURRENCY, PROVISIONED_FLOOR
 
 OUTPUTS = ("EndpointName", "EndpointArn", "ModelDataUrl", "ImageUri", "ModelVersion", "AlertTopicArn", "DashboardUrl")
 ROLE_STATEMENTS = {"ReadModelArchive", "PullServingImage", "AuthenticateToRegistry", "WriteEndpointLogs",
@@ -41,21 +43,29 @@ class Deployed:
     model: str
 
 
-def serverless_label(config: DeploymentConfig) -> str:
-    return f"{config.serverless.memory_mb} MB x {config.serverless.max_concurrency}"
+def endpoint_label(config: DeploymentConfig) -> str:
+    if config.realtime:
+        return (f"realtime {config.realtime.count_min}-{config.realtime.count_max} x "
+                f"{config.realtime.instance.name}")
+    return f"serverless {config.serverless.memory_mb} MB x {config.serverless.max_concurrency}"
 
 
 def check_endpoint(emulator: Emulator, config: DeploymentConfig) -> tuple[dict[str, Any], dict[str, Any]]:
-    """InService, on a serverless config with the settings `config` asks for."""
+    """InService, on an endpoint config of the type and with the settings `config` asks for."""
     sagemaker = emulator.client("sagemaker")
     endpoint = sagemaker.describe_endpoint(EndpointName=config.endpoint_name)
     check(endpoint["EndpointStatus"] == "InService", f"endpoint is {endpoint['EndpointStatus']}")
     described = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     (variant,) = described["ProductionVariants"]
+    if config.realtime:
+        found = (variant.get("InstanceType"), variant.get("InitialInstanceCount"), "ServerlessConfig" in variant)
+        wanted = (config.realtime.instance.name, config.realtime.count_min, False)
+        check(found == wanted, f"instance type, count and serverless config are {found}, not {wanted}")
+        return endpoint, described
     expected = {"MemorySizeInMB": config.serverless.memory_mb, "MaxConcurrency": config.serverless.max_concurrency}
     if config.serverless.provisioned_concurrency is not None:
         expected["ProvisionedConcurrency"] = config.serverless.provisioned_concurrency
-    check(variant["ServerlessConfig"] == expected, f"serverless config is {variant['ServerlessConfig']}")
+    check(variant.get("ServerlessConfig") == expected, f"serverless config is {variant.get('ServerlessConfig')}")
     return endpoint, described
 
 
@@ -76,8 +86,9 @@ def check_deployment(emulator: Emulator, config: DeploymentConfig, outputs: dict
     check(container["ModelDataUrl"] == outputs["ModelDataUrl"], "model data URL differs from the output")
     bucket, key = outputs["ModelDataUrl"].removeprefix("s3://").split("/", 1)
     emulator.client("s3").head_object(Bucket=bucket, Key=key)
-    return [f"endpoint InService, serverless {serverless_label(config)}", "model image and data URL",
+    return [f"endpoint InService, {endpoint_label(config)}", "model image and data URL",
             *check_role(emulator, model["ExecutionRoleArn"]), *check_alarms(emulator, config, outputs),
+            *check_guardrails(emulator, config), *check_scaling(emulator, config),
             *check_alerts_and_budget(emulator, config, outputs), *check_log_group(emulator, config),
             f"{len(OUTPUTS)} stack outputs"]
 
@@ -96,23 +107,122 @@ def check_role(emulator: Emulator, role_arn: str) -> list[str]:
     return [f"role trust and {len(ROLE_STATEMENTS)} statements"]
 
 
+def endpoint_alarms(emulator: Emulator) -> dict[str, dict[str, Any]]:
+    """The account's alarms on endpoint metrics, by metric name."""
+    alarms = emulator.client("cloudwatch").describe_alarms()["MetricAlarms"]
+    return {a["MetricName"]: a for a in alarms if any(d["Name"] == "EndpointName" for d in a["Dimensions"])}
+
+
 def check_alarms(emulator: Emulator, config: DeploymentConfig, outputs: dict[str, str]) -> list[str]:
     """The alarms the stack's own specs call for, at the thresholds the config sets."""
-    specs = alarm_specs(config.alarms, config.serverless.provisioned_concurrency is not None)
-    alarms = emulator.client("cloudwatch").describe_alarms()["MetricAlarms"]
-    by_metric = {a["MetricName"]: a for a in alarms}
+    specs = endpoint_alarm_specs(config)
+    by_metric = endpoint_alarms(emulator)
     expected = {s.metric_name: s.threshold for s in specs}
-    check(len(alarms) == len(specs) and {m: by_metric[m]["Threshold"] for m in expected if m in by_metric} == expected,
-          f"alarms are {[(a['MetricName'], a['Threshold']) for a in alarms]}, expected {expected}")
-    for alarm in by_metric.values():
+    check({m: a["Threshold"] for m, a in by_metric.items()} == expected,
+          f"alarms are {[(m, a['Threshold']) for m, a in by_metric.items()]}, expected {expected}")
+    namespaces = {s.metric_name: s.namespace for s in specs}
+    for metric, alarm in by_metric.items():
         dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
         check(dimensions == {"EndpointName": config.endpoint_name, "VariantName": VARIANT_NAME},
               f"dimensions {dimensions}")
-        check(alarm["AlarmActions"] == [outputs["AlertTopicArn"]] == alarm["OKActions"], "alarm actions")
-        check(alarm["TreatMissingData"] == "notBreaching" and alarm["Namespace"] == "AWS/SageMaker",
+        check(alarm["AlarmActions"] == [outputs["AlertTopicArn"]] == alarm["OKActions"],
+              f"{metric} alarm actions are {alarm['AlarmActions']} and {alarm['OKActions']}")
+        check(alarm["TreatMissingData"] == "notBreaching" and alarm["Namespace"] == namespaces[metric],
               "alarm missing-data treatment or namespace")
         check(alarm["Period"] == config.alarms.period_minutes * 60, f"alarm period {alarm['Period']}")
-    return [f"{len(alarms)} alarms (metric, threshold, dimensions, period, actions)"]
+    return [f"{len(by_metric)} endpoint alarms ({', '.join(sorted(_short(s) for s in specs))})"]
+
+
+def _short(spec: AlarmSpec) -> str:
+    return spec.construct_id if spec.namespace == NAMESPACE else f"instance {spec.metric_name}"
+
+
+def check_guardrails(emulator: Emulator, config: DeploymentConfig) -> list[str]:
+    """Real-time: blue/green with a canary, rolled back by the 5XX and latency alarms; serverless: none."""
+    found = emulator.client("sagemaker").describe_endpoint(EndpointName=config.endpoint_name).get(
+        "LastDeploymentConfig")
+    if config.realtime is None:
+        check(found is None, f"a serverless endpoint has a deployment config: {found}")
+        return ["no deployment guardrails (serverless)"]
+    check(found is not None, "the real-time endpoint has no deployment config")
+    assert found is not None
+    routing = found["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    by_metric = endpoint_alarms(emulator)
+    specs = {s.construct_id: s.metric_name for s in endpoint_alarm_specs(config)}
+    rollback = sorted(by_metric[specs[name]]["AlarmName"] for name in ROLLBACK_ALARMS)
+    check(sorted(a["AlarmName"] for a in found["AutoRollbackConfiguration"]["Alarms"]) == rollback,
+          f"rollback alarms are {found['AutoRollbackConfiguration']}, expected {rollback}")
+    wanted = "CANARY" if config.realtime.count_min >= 2 else "ALL_AT_ONCE"
+    check(routing["Type"] == wanted, f"traffic routing is {routing}, expected {wanted}")
+    return [f"blue/green {wanted.lower().replace('_', '-')}, rollback on {' and '.join(ROLLBACK_ALARMS)}"]
+
+
+def check_scaling(emulator: Emulator, config: DeploymentConfig) -> list[str]:
+    """The scalable target, its policy or scheduled actions, and the ping schedules the mode calls for."""
+    scaling = emulator.client("application-autoscaling")
+    targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    policies = scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
+    actions = scaling.describe_scheduled_actions(ServiceNamespace="sagemaker")["ScheduledActions"]
+    pings = check_pings(emulator, config)
+    warm = config.serverless.warm
+    resource = f"endpoint/{config.endpoint_name}/variant/{VARIANT_NAME}"
+    if config.realtime and config.realtime.autoscaled:
+        found = [(t["ResourceId"], t["ScalableDimension"], t["MinCapacity"], t["MaxCapacity"]) for t in targets]
+        check(found == [(resource, INSTANCE_COUNT, config.realtime.count_min, config.realtime.count_max)],
+              f"scalable targets are {found}")
+        (policy,) = policies
+        tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+        check(tracking["TargetValue"] == config.realtime.invocations_per_instance and tracking[
+            "PredefinedMetricSpecification"]["PredefinedMetricType"] == "SageMakerVariantInvocationsPerInstance",
+            f"scaling policy is {tracking}")
+        check(actions == [], f"scheduled actions on a real-time endpoint: {actions}")
+        return [f"autoscaling {config.realtime.count_min}-{config.realtime.count_max} instances at "
+                f"{config.realtime.invocations_per_instance} invocations/instance/min", *pings]
+    check(policies == [], f"scaling policies are {policies}")
+    if warm is None or warm.strategy != "provisioned":
+        check(targets == [] and actions == [], f"scalable targets {targets}, scheduled actions {actions}")
+        return ["no scalable target", *pings]
+    high = config.serverless.provisioned_concurrency
+    found = [(t["ResourceId"], t["ScalableDimension"], t["MinCapacity"], t["MaxCapacity"]) for t in targets]
+    check(found == [(resource, PROVISIONED_CONCURRENCY, PROVISIONED_FLOOR, high)], f"scalable targets are {found}")
+    scheduled = sorted((a["Schedule"], a.get("Timezone"), a["ScalableTargetAction"]["MinCapacity"],
+                        a["ScalableTargetAction"]["MaxCapacity"]) for a in actions)
+    expected = sorted((cron, warm.timezone, *(2 * (high if up else PROVISIONED_FLOOR,)))
+                      for cron, up in warm.transitions())
+    check(scheduled == expected, f"scheduled actions are {scheduled}, expected {expected}")
+    return [f"provisioned concurrency {PROVISIONED_FLOOR}-{high}", f"{len(actions)} scheduled actions in "
+            f"{warm.timezone}", *pings]
+
+
+def check_pings(emulator: Emulator, config: DeploymentConfig) -> list[str]:
+    """With warm_strategy=ping: the schedules, their target and role, and the alarm on failed pings."""
+    scheduler = emulator.client("scheduler")
+    warm = config.serverless.warm
+    listed = scheduler.list_schedules()["Schedules"]
+    if warm is None or warm.strategy != "ping":
+        check(listed == [], f"ping schedules exist: {listed}")
+        return []
+    schedules = [scheduler.get_schedule(Name=s["Name"], GroupName=s["GroupName"]) for s in listed]
+    check(sorted(s["ScheduleExpression"] for s in schedules) == sorted(warm.ping_schedules())
+          and {s["ScheduleExpressionTimezone"] for s in schedules} == {warm.timezone},
+          f"ping schedules are {[(s['ScheduleExpression'], s['ScheduleExpressionTimezone']) for s in schedules]}")
+    targets = [s["Target"] for s in schedules]
+    check(all(t["Arn"].endswith(":aws-sdk:sagemakerruntime:invokeEndpoint") for t in targets),
+          f"ping targets are {[t['Arn'] for t in targets]}")
+    check(all(json.loads(t["Input"])["EndpointName"] == config.endpoint_name for t in targets), "ping input")
+    iam = emulator.client("iam")
+    role = targets[0]["RoleArn"].rsplit("/", 1)[1]
+    statements = [st for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
+                  for st in iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]["Statement"]]
+    endpoint_arn = emulator.client("sagemaker").describe_endpoint(EndpointName=config.endpoint_name)["EndpointArn"]
+    check([(st["Action"], st["Resource"]) for st in statements] == [("sagemaker:InvokeEndpoint", endpoint_arn)],
+          f"the ping role may {statements}")
+    alarms = [a for a in emulator.client("cloudwatch").describe_alarms()["MetricAlarms"]
+              if a["Namespace"] == "AWS/Scheduler"]
+    check([(a["MetricName"], a["Dimensions"][0]["Value"]) for a in alarms]
+          == [("TargetErrorCount", schedules[0]["GroupName"])], f"ping alarms are {alarms}")
+    return [f"{len(schedules)} ping schedules in {warm.timezone}", "ping role: InvokeEndpoint on this endpoint only",
+            "alarm on failed pings"]
 
 
 def check_alerts_and_budget(emulator: Emulator, config: DeploymentConfig, outputs: dict[str, str]) -> list[str]:
@@ -156,7 +266,7 @@ def check_update(emulator: Emulator, config: DeploymentConfig, before: Deployed,
           f"the old model {before.model} still exists")
     new_model = sagemaker.describe_model(ModelName=described["ProductionVariants"][0]["ModelName"])
     check(new_model["PrimaryContainer"]["ModelDataUrl"] == outputs["ModelDataUrl"], "new model data URL")
-    return ["same endpoint name", f"new config {serverless_label(config)}", "old config and model gone",
+    return ["same endpoint name", f"new config {endpoint_label(config)}", "old config and model gone",
             f"model {before.outputs['ModelVersion']} -> {outputs['ModelVersion']}"]
 
 
@@ -172,6 +282,11 @@ def check_destroyed(emulator: Emulator, config: DeploymentConfig) -> list[str]:
         "log groups": emulator.client("logs").describe_log_groups(logGroupNamePrefix=config.log_group_name)[
             "logGroups"],
         "dashboards": emulator.client("cloudwatch").list_dashboards()["DashboardEntries"],
+        "scalable targets": emulator.client("application-autoscaling").describe_scalable_targets(
+            ServiceNamespace="sagemaker")["ScalableTargets"],
+        "schedules": emulator.client("scheduler").list_schedules()["Schedules"],
+        "schedule groups": [g for g in emulator.client("scheduler").list_schedule_groups()["ScheduleGroups"]
+                            if g["Name"] != "default"],
     }
     check(not any(leftovers.values()), f"left behind: { {k: v for k, v in leftovers.items() if v} }")
     stacks = emulator.client("cloudformation").list_stacks()["StackSummaries"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from moto.applicationautoscaling import models as appscaling_models
+from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.budgets.models import budgets_backends
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing as cfn_parsing
@@ -16,7 +18,9 @@ from moto.cloudformation.exceptions import CloudFormationError
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.kms.models import KmsBackend
-from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig
+from moto.sagemaker.exceptions import ValidationError as SageMakerValidationError
+from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, sagemaker_backends
+from moto.scheduler.models import scheduler_backends
 
 
 class ChangeSetNotFound(CloudFormationError):
@@ -34,6 +38,8 @@ _execute_change_set = cfn_models.CloudFormationBackend.execute_change_set
 def _execute_change_set_with_outputs(self: Any, change_set_name: str, stack_name: str | None = None) -> None:
     change_set = _find_change_set(self, change_set_name)
     _validate_endpoint_configs(change_set)
+    if change_set.stack_id in self.stacks:  # an update of a live stack
+        _refuse_instance_to_serverless(self.stacks[change_set.stack_id], change_set)
     _execute_change_set(self, change_set_name, stack_name)
     stack = self.stacks[change_set.stack_id]
     stack._parse_template()
@@ -56,12 +62,34 @@ def _validate_endpoint_configs(change_set: Any) -> None:
                     FakeEndpointConfig.validate_serverless_config(None, variant["ServerlessConfig"])  # type: ignore[arg-type]
 
 
+# 10. SageMaker refuses to update an instance-based (real-time) endpoint to a serverless config
+#     (ValidationException; SageMaker Developer Guide, "Update a serverless endpoint"); moto applied it.
+#     Refuse it the same way, before anything is applied, as CloudFormation would roll it back.
+def _refuse_instance_to_serverless(stack: Any, change_set: Any) -> None:
+    new = change_set.template_dict.get("Resources", {})
+    if not any("ServerlessConfig" in variant for resource in new.values()
+               if resource.get("Type") == "AWS::SageMaker::EndpointConfig"
+               for variant in resource["Properties"]["ProductionVariants"]):
+        return
+    backend = sagemaker_backends[stack.account_id][stack.region_name]
+    for resource in stack.template_dict.get("Resources", {}).values():
+        name = resource.get("Properties", {}).get("EndpointName") if resource.get("Type") == \
+            "AWS::SageMaker::Endpoint" else None
+        if name in backend.endpoints:
+            config = backend.endpoint_configs[backend.endpoints[name].endpoint_config_name]
+            if any("InstanceType" in variant for variant in config.production_variants):
+                raise SageMakerValidationError(
+                    f"Cannot update endpoint {name} from an instance-based endpoint config to a serverless one")
+
+
 # 2. The CLI deletes its change set, then polls DescribeChangeSet until ChangeSetNotFound; moto answered a
 #    ValidationError forever (the second deploy hung), and deleting a missing change set was a 500.
 def _find_change_set(backend: Any, name: str) -> Any:
     if name in backend.change_sets:
         return backend.change_sets[name]
-    for change_set in backend.change_sets.values():
+    # Newest first: a change set whose execution failed stays behind under the same name (the CLI always
+    # uses cdk-deploy-change-set), and would otherwise shadow the next one, even on a recreated stack.
+    for change_set in reversed(backend.change_sets.values()):
         if change_set.change_set_name == name:
             return change_set
     raise ChangeSetNotFound(name)
@@ -193,9 +221,148 @@ class _BudgetModel(_NamedAndRecreated, CloudFormationModel):
         budgets_backends[account_id]["aws"].delete_budget(account_id, self.name)
 
 
+# 11. Application Auto Scaling did not know SageMaker's serverless dimension (only DesiredInstanceCount),
+#     so scheduled provisioned concurrency was "Unsupported ... scalable dimension". Check it as that one.
+PROVISIONED_CONCURRENCY = "sagemaker:variant:DesiredProvisionedConcurrency"
+_target_params_are_valid = appscaling_models._target_params_are_valid
+
+
+def _with_provisioned_concurrency(namespace: str, r_id: str, dimension: str) -> bool:
+    known = "sagemaker:variant:DesiredInstanceCount" if dimension == PROVISIONED_CONCURRENCY else dimension
+    return _target_params_are_valid(namespace, r_id, known)
+
+
+appscaling_models._target_params_are_valid = _with_provisioned_concurrency
+
+
+class _ScalableTargetModel(_NamedAndRecreated, CloudFormationModel):
+    """12a. AWS::ApplicationAutoScaling::ScalableTarget (and its ScheduledActions) was skipped silently."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApplicationAutoScaling::ScalableTarget"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return ""
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> _ScalableTargetModel:
+        p = cloudformation_json["Properties"]
+        backend = applicationautoscaling_backends[account_id][region_name]
+        key = (p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"])
+        backend.register_scalable_target(*key, int(p["MinCapacity"]), int(p["MaxCapacity"]), p.get("RoleARN", ""),
+                                         None)  # type: ignore[arg-type]
+        for action in p.get("ScheduledActions", []):
+            backend.put_scheduled_action(p["ServiceNamespace"], action["Schedule"], action.get("Timezone"),
+                                         action["ScheduledActionName"], p["ResourceId"], p["ScalableDimension"],
+                                         None, None, action.get("ScalableTargetAction"))  # type: ignore[arg-type]
+        return cls("|".join((p["ResourceId"], p["ScalableDimension"], p["ServiceNamespace"])))
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        resource_id, dimension, namespace = self.name.split("|")
+        backend = applicationautoscaling_backends[account_id][region_name]
+        backend.scheduled_actions = [a for a in backend.scheduled_actions
+                                     if (a.resource_id, a.scalable_dimension) != (resource_id, dimension)]
+        backend.deregister_scalable_target(namespace, resource_id, dimension)
+
+
+class _ScalingPolicyModel(_NamedAndRecreated, CloudFormationModel):
+    """12b. AWS::ApplicationAutoScaling::ScalingPolicy was skipped silently too."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "PolicyName"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> _ScalingPolicyModel:
+        p = cloudformation_json["Properties"]
+        resource_id, dimension, namespace = p["ScalingTargetId"].split("|")
+        applicationautoscaling_backends[account_id][region_name].put_scaling_policy(
+            p["PolicyName"], namespace, resource_id, dimension, p["TargetTrackingScalingPolicyConfiguration"],
+            p["PolicyType"])
+        return cls("|".join((p["PolicyName"], p["ScalingTargetId"])))
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        name, resource_id, dimension, namespace = self.name.split("|")
+        applicationautoscaling_backends[account_id][region_name].delete_scaling_policy(
+            name, namespace, resource_id, dimension)
+
+
+class _ScheduleGroupModel(_NamedAndRecreated, CloudFormationModel):
+    """12c. AWS::Scheduler::ScheduleGroup was skipped silently."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Scheduler::ScheduleGroup"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> _ScheduleGroupModel:
+        scheduler_backends[account_id][region_name].create_schedule_group(resource_name, [])
+        return cls(resource_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        scheduler_backends[account_id][region_name].delete_schedule_group(self.name)
+
+
+class _ScheduleModel(_NamedAndRecreated, CloudFormationModel):
+    """12d. AWS::Scheduler::Schedule was skipped silently."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Scheduler::Schedule"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> _ScheduleModel:
+        p = cloudformation_json["Properties"]
+        scheduler_backends[account_id][region_name].create_schedule(
+            p.get("Description"), p.get("EndDate"), p["FlexibleTimeWindow"], p.get("GroupName"),
+            p.get("KmsKeyArn"), resource_name, p["ScheduleExpression"], p.get("ScheduleExpressionTimezone"),
+            p.get("StartDate"), p.get("State", "ENABLED"), p["Target"], None)
+        return cls(f"{p.get('GroupName') or 'default'}|{resource_name}")
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Deleting the group deletes its schedules; like CloudFormation, a schedule already gone is deleted."""
+        group, name = self.name.split("|")
+        backend = scheduler_backends[account_id][region_name]
+        if group in backend.schedule_groups and name in backend.schedule_groups[group].schedules:
+            backend.delete_schedule(group, name)
+
+
 # 6. AWS::SageMaker::Endpoint ignored its EndpointName and took a generated one, so the fixed,
 #    stage-derived name this product relies on could not be checked.
 FakeEndpoint.cloudformation_name_type = staticmethod(lambda: "EndpointName")  # type: ignore[method-assign]
+
+# 13. AWS::SageMaker::Endpoint dropped its DeploymentConfig (the real-time guardrails), so DescribeEndpoint
+#     could not show it as LastDeploymentConfig. Keep it on the endpoint, which DescribeEndpoint reads.
+_create_endpoint_from_cfn = FakeEndpoint.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _create_endpoint_with_deployment_config(cls: Any, resource_name: str, cloudformation_json: Any,
+                                            account_id: str, region_name: str, **kwargs: Any) -> Any:
+    endpoint = _create_endpoint_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    endpoint.last_deployment_config = cloudformation_json["Properties"].get("DeploymentConfig")
+    return endpoint
+
+
+FakeEndpoint.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign, assignment]
+    _create_endpoint_with_deployment_config)
 
 # 7. On an update, a resource type with no update handler (AWS::KMS::Key among them) was replaced by None,
 #    e.g. when only its tags changed, and every resource that referenced it became "undefined". Keep it.

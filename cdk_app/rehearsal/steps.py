@@ -1,7 +1,8 @@
 """`python -m cdk_app rehearse`: the real CDK CLI runs the whole lifecycle against a local moto server.
 
-bootstrap, deploy, update, no-change deploy, a failed deploy, a good deploy after it, destroy; after
-each step boto3 checks, against the emulator, what the step should have left behind (rehearsal/checks.py).
+bootstrap, deploy, update, no-change deploy, a failed deploy, a good deploy after it, warm hours by each
+strategy, a switch to real-time and back, destroy; after each step boto3 checks, against the emulator, what
+the step should have left behind (rehearsal/checks.py).
 Moto does not check IAM permissions, images, model data or quotas: those only a real account shows.
 """
 
@@ -20,6 +21,7 @@ from typing import Any
 
 from cdk_app.client.smoke import check_new_config
 from cdk_app.deployment.config import DeploymentConfig, load_project_config
+from cdk_app.deployment.warm_hours import EXAMPLE
 from cdk_app.paths import ARTIFACTS_DIR, REPO_ROOT
 from cdk_app.progress import say
 from cdk_app.rehearsal.checks import (
@@ -31,13 +33,16 @@ from cdk_app.rehearsal.checks import (
     check_endpoint,
     check_update,
     deployed,
-    serverless_label,
+    endpoint_label,
 )
 from cdk_app.rehearsal.emulator import ACCOUNT, Emulator
 
 CDK_TIMEOUT_SECONDS = 600
 UPDATE = {"memory_mb": 2048, "max_concurrency": 10}  # the update step's changes, on top of a new model version
 RECOVERY = {**UPDATE, "max_concurrency": 8}
+WARM_PROVISIONED = {**RECOVERY, "warm_hours": EXAMPLE, "warm_strategy": "provisioned", "provisioned_concurrency": 2}
+WARM_PING = {**RECOVERY, "warm_hours": EXAMPLE, "warm_strategy": "ping"}
+REALTIME = {**RECOVERY, "endpoint_type": "realtime"}
 INVALID_MEMORY_MB = 4000  # forced into a synthesized template, past the config's own checks
 
 
@@ -79,9 +84,10 @@ class Rehearsal:
             raise RehearsalError(f"`{' '.join(command)}` failed ({result.returncode}):\n{result.stderr[-3000:]}")
         return result
 
-    def deploy(self, *context: str) -> subprocess.CompletedProcess[str]:
+    def deploy(self, *context: str, expect_success: bool = True) -> subprocess.CompletedProcess[str]:
         return self.cdk("deploy", self.base.stack_name, "--require-approval", "never", "--outputs-file",
-                        str(self.outputs_file), "--output", str(self.workdir / "cdk.out"), *context)
+                        str(self.outputs_file), "--output", str(self.workdir / "cdk.out"), *context,
+                        expect_success=expect_success)
 
     def outputs(self) -> dict[str, str]:
         return dict(json.loads(self.outputs_file.read_text())[self.base.stack_name])
@@ -140,13 +146,37 @@ class Rehearsal:
         check(result.returncode != 0, f"a deploy with MemorySizeInMB={INVALID_MEMORY_MB} succeeded")
         check_endpoint(self.emulator, self.updated)
         return [f"MemorySizeInMB={INVALID_MEMORY_MB} rejected",
-                f"endpoint still InService on {serverless_label(self.updated)}"]
+                f"endpoint still InService on {endpoint_label(self.updated)}"]
 
     def recover(self) -> list[str]:
         recovered = self.config(RECOVERY)
         self.deploy(*self.cdk_context(RECOVERY))
         check_endpoint(self.emulator, recovered)
-        return [f"next good deploy succeeded ({serverless_label(recovered)})"]
+        return [f"next good deploy succeeded ({endpoint_label(recovered)})"]
+
+    def deploy_checked(self, overrides: dict[str, Any]) -> list[str]:
+        """Deploy cdk.json plus `overrides`; check the whole deployment against that config."""
+        self.deploy(*self.cdk_context(overrides))
+        return check_deployment(self.emulator, self.config(overrides), self.outputs())
+
+    def switch_to_realtime(self) -> list[str]:
+        before = check_endpoint(self.emulator, self.config(WARM_PING))[0]
+        checked = self.deploy_checked(REALTIME)
+        after = check_endpoint(self.emulator, self.config(REALTIME))[0]
+        check(after["EndpointArn"] == before["EndpointArn"], "the endpoint was replaced, not updated")
+        return ["same endpoint, updated in place", *checked]
+
+    def back_refused(self) -> list[str]:
+        result = self.deploy(*self.cdk_context(RECOVERY), expect_success=False)
+        check(result.returncode != 0, "an in-place update from real-time to serverless succeeded")
+        check_endpoint(self.emulator, self.config(REALTIME))
+        return ["in-place update to serverless refused, as SageMaker refuses it",
+                f"endpoint still InService, {endpoint_label(self.config(REALTIME))}"]
+
+    def back_to_serverless(self) -> list[str]:
+        self.cdk("destroy", self.base.stack_name, "--force")
+        check_destroyed(self.emulator, self.base)
+        return ["destroyed", *self.deploy_checked(RECOVERY)]
 
     def destroy(self) -> list[str]:
         self.cdk("destroy", self.base.stack_name, "--force")
@@ -155,7 +185,11 @@ class Rehearsal:
     def steps(self) -> list[tuple[str, Callable[[], list[str]]]]:
         return [("bootstrap", self.bootstrap), ("deploy", self.first_deploy), ("update", self.update),
                 ("no-change deploy", self.no_change), ("failed deploy", self.failed),
-                ("good deploy after it", self.recover), ("destroy", self.destroy)]
+                ("good deploy after it", self.recover),
+                ("warm hours: provisioned", lambda: self.deploy_checked(WARM_PROVISIONED)),
+                ("warm hours: ping", lambda: self.deploy_checked(WARM_PING)),
+                ("switch to realtime", self.switch_to_realtime), ("back in place", self.back_refused),
+                ("back: destroy, deploy", self.back_to_serverless), ("destroy", self.destroy)]
 
 
 def _replace_template(assembly: Path, stack: str, text: str) -> None:

@@ -9,15 +9,16 @@ import pytest
 from support.synth import Synthesized
 
 
-@pytest.mark.parametrize(("region", "partition", "account", "console", "suffix", "budget"), [
-    ("cn-north-1", "aws-cn", "727897471807", "console.amazonaws.cn", "amazonaws.com.cn", "5"),
-    ("us-gov-west-1", "aws-us-gov", "442386744353", "console.amazonaws-us-gov.com", "amazonaws.com", "0"),
-    ("ap-southeast-2", "aws", "763104351884", "console.aws.amazon.com", "amazonaws.com", "5"),
+@pytest.mark.parametrize(("region", "partition", "account", "console", "suffix", "budget", "endpoint_type"), [
+    ("cn-north-1", "aws-cn", "727897471807", "console.amazonaws.cn", "amazonaws.com.cn", "5", "realtime"),
+    ("us-gov-west-1", "aws-us-gov", "442386744353", "console.amazonaws-us-gov.com", "amazonaws.com", "0",
+     "realtime"),
+    ("ap-southeast-2", "aws", "763104351884", "console.aws.amazon.com", "amazonaws.com", "5", "serverless"),
 ])
 def test_region_sets_partition_image_console_and_budget(synth_app: Callable[..., Synthesized], region: str,
                                                         partition: str, account: str, console: str,
-                                                        suffix: str, budget: str) -> None:
-    app = synth_app(region=region, budget_usd=budget)
+                                                        suffix: str, budget: str, endpoint_type: str) -> None:
+    app = synth_app(region=region, budget_usd=budget, endpoint_type=endpoint_type)
     _, policy = app.one("AWS::IAM::Policy")
     found = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     repository = f"arn:{partition}:ecr:{region}:{account}:repository/pytorch-inference"

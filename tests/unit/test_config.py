@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -79,7 +80,73 @@ def test_missing_and_unknown_keys_are_named() -> None:
 
 @pytest.mark.parametrize("region", ["us-gov-west-1", "il-central-1", "af-south-1"])
 def test_a_budget_where_cloudformation_has_none_is_refused_by_key(region: str) -> None:
+    realtime = {"endpoint_type": "realtime"}  # two of these regions have no Serverless Inference
     with pytest.raises(ConfigError, match=f"context key 'budget_usd': CloudFormation has no AWS::Budgets::Budget "
                                           f"in {region}; set budget_usd=0"):
-        config_with(region=region)
-    assert config_with(region=region, budget_usd="0").budget_usd is None
+        config_with(region=region, **realtime)
+    assert config_with(region=region, budget_usd="0", **realtime).budget_usd is None
+
+
+# ---------------------------------------------------------------- serving modes
+
+def test_serving_defaults_are_serverless_on_demand() -> None:
+    config = config_with()
+    assert config.endpoint_type == "serverless" and config.realtime is None and config.serverless.warm is None
+
+
+def test_realtime_takes_instance_type_and_counts() -> None:
+    config = config_with(endpoint_type="realtime", instance_type="ml.m5.xlarge", instance_count_min="2",
+                         instance_count_max="6", scaling_invocations_per_instance="300")
+    assert config.realtime is not None and config.endpoint_type == "realtime"
+    assert (config.realtime.instance.name, config.realtime.instance.vcpus) == ("ml.m5.xlarge", 4)
+    assert (config.realtime.count_min, config.realtime.count_max, config.realtime.autoscaled) == (2, 6, True)
+    assert config.realtime.invocations_per_instance == 300
+
+
+def test_warm_hours_parse_with_their_zone_and_strategy() -> None:
+    config = config_with(warm_hours="Mon-Fri 07:00-10:00", warm_timezone="America/New_York",
+                         warm_strategy="provisioned", provisioned_concurrency="3")
+    warm = config.serverless.warm
+    assert warm is not None and (warm.timezone, warm.strategy, warm.weekly_minutes) == (
+        "America/New_York", "provisioned", 900)
+
+
+@pytest.mark.parametrize(("overrides", "key", "expected"), [
+    ({"endpoint_type": "lambda"}, "endpoint_type", "one of serverless, realtime"),
+    ({"instance_type": "ml.p3.2xlarge"}, "instance_type", "one of ml.t2.medium"),
+    ({"instance_type": "ml.c5.large", "instance_count_min": "0"}, "instance_count_min", "an integer 1-100"),
+    ({"instance_count_min": "3", "instance_count_max": "2"}, "instance_count_max", "an integer 3-100"),
+    ({"scaling_invocations_per_instance": "0"}, "scaling_invocations_per_instance", "an integer 1-1000000"),
+    ({"warm_hours": "weekdays 7-10"}, "warm_hours", "'weekdays' is not a day"),
+    ({"warm_hours": "Mon 09:00-08:00"}, "warm_hours", "must run forward"),
+    ({"warm_timezone": "Paris"}, "warm_timezone", "an IANA time zone"),
+    ({"warm_strategy": "lambda"}, "warm_strategy", "one of ping, provisioned"),
+    ({"alarm_cpu_percent": "120"}, "alarm_cpu_percent", "a number 1-100"),
+])
+def test_bad_serving_values_name_their_key(overrides: dict[str, str], key: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=rf"context key '{key}': .*{re.escape(expected)}"):
+        config_with(**overrides)
+
+
+@pytest.mark.parametrize(("overrides", "key", "expected"), [
+    ({"warm_hours": "Mon 07:00-10:00", "warm_strategy": "provisioned"}, "provisioned_concurrency",
+     "must be 2 or more, got empty"),
+    ({"warm_hours": "Mon 07:00-10:00", "warm_strategy": "provisioned", "provisioned_concurrency": "1"},
+     "provisioned_concurrency", "must be 2 or more, got 1"),
+    ({"warm_hours": "Mon 07:00-10:00", "provisioned_concurrency": "2"}, "warm_strategy",
+     "provisioned_concurrency=2 already holds it all day"),
+    ({"endpoint_type": "realtime", "warm_hours": "Mon 07:00-10:00"}, "warm_hours", "serverless only"),
+    ({"endpoint_type": "realtime", "provisioned_concurrency": "2"}, "provisioned_concurrency", "serverless only"),
+    ({"endpoint_type": "realtime", "instance_type": "ml.t2.medium"}, "instance_type",
+     "cannot autoscale the burstable ml.t2.medium; set instance_count_max=2"),
+])
+def test_values_that_contradict_each_other_name_the_key_to_change(overrides: dict[str, str], key: str,
+                                                                   expected: str) -> None:
+    with pytest.raises(ConfigError, match=rf"context key '{key}': .*{re.escape(expected)}"):
+        config_with(**overrides)
+
+
+def test_a_burstable_instance_without_autoscaling_is_accepted() -> None:
+    config = config_with(endpoint_type="realtime", instance_type="ml.t2.medium", instance_count_min="1",
+                         instance_count_max="1")
+    assert config.realtime is not None and not config.realtime.autoscaled

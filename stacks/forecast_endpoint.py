@@ -1,0 +1,102 @@
+"""Model, EndpointConfig and Endpoint, as CloudFormation resources: serverless or real-time.
+
+Model and EndpointConfig get generated names: every property of either forces a replacement,
+which a fixed name would block. The Endpoint keeps its fixed name and is updated in place, also
+when the endpoint type changes, so clients never see a new name.
+
+Deployment guardrails exist for real-time endpoints only: a serverless endpoint is always updated
+all at once. A real-time update is blue/green: SageMaker starts a new fleet, sends it a canary (one
+instance's share of the traffic) and rolls back by itself if a rollback alarm fires while it bakes.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sagemaker as sagemaker
+from constructs import Construct
+
+from cdk_app.deployment.config import VARIANT_NAME, RealtimeSettings, ServerlessSettings
+from stacks.execution_role import ExecutionRole
+
+CANARY_BAKE_SECONDS = 300  # the canary takes traffic this long, watched by the rollback alarms
+FINAL_BAKE_SECONDS = 300  # then all of it, with the old fleet kept for a rollback
+DEPLOYMENT_TIMEOUT_SECONDS = 3600
+
+
+def container_environment(region: str, model_server_timeout_seconds: int) -> dict[str, str]:
+    """What the DLC's serving toolkit reads at start."""
+    return {
+        "SAGEMAKER_PROGRAM": "inference.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+        "SAGEMAKER_REGION": region,
+        # A tiny LSTM: one thread per worker is ~10x faster than torch's default thread pool.
+        "OMP_NUM_THREADS": "1",
+        "SAGEMAKER_MODEL_SERVER_WORKERS": "1",
+        # The toolkit (2.0.25) ignores SAGEMAKER_MODEL_SERVER_TIMEOUT; TorchServe reads this one.
+        "TS_DEFAULT_RESPONSE_TIMEOUT": str(model_server_timeout_seconds),
+    }
+
+
+def deployment_config(realtime: RealtimeSettings, rollback_alarms: list[str]
+                      ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
+    """Blue/green with a one-instance canary; with a single instance (no canary can be at most half the
+    fleet, as SageMaker requires) all at once, still baked and watched by the same alarms."""
+    routing = (sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+        type="CANARY", canary_size=sagemaker.CfnEndpoint.CapacitySizeProperty(type="INSTANCE_COUNT", value=1),
+        wait_interval_in_seconds=CANARY_BAKE_SECONDS)
+        if realtime.count_min >= 2 else sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(type="ALL_AT_ONCE"))
+    return sagemaker.CfnEndpoint.DeploymentConfigProperty(
+        blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
+            traffic_routing_configuration=routing, termination_wait_in_seconds=FINAL_BAKE_SECONDS,
+            maximum_execution_timeout_in_seconds=DEPLOYMENT_TIMEOUT_SECONDS),
+        auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
+            alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=name) for name in rollback_alarms]))
+
+
+class ForecastEndpoint(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, endpoint_name: str, serverless: ServerlessSettings,
+                 realtime: RealtimeSettings | None, image_uri: str, model_data_url: str,
+                 environment: dict[str, str], role: ExecutionRole, log_group: logs.CfnLogGroup,
+                 volume_key: kms.IKey, rollback_alarms: list[str]) -> None:
+        super().__init__(scope, construct_id)
+        self.model = sagemaker.CfnModel(
+            self, "Model",
+            execution_role_arn=role.role.role_arn,
+            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=image_uri, model_data_url=model_data_url, environment=environment),
+            # The container needs no network: SageMaker downloads the archive, and it has no requirements.txt.
+            enable_network_isolation=True if realtime else None,
+        )
+        # SageMaker checks the role's access when it creates the model, so the policy must exist first.
+        self.model.node.add_dependency(role.policy)
+        if realtime is None:
+            self.model.add_metadata("checkov", {"skip": [{
+                "id": "CKV_AWS_370",
+                "comment": "Serverless Inference does not support network isolation (EnableNetworkIsolation)"}]})
+        self.endpoint_config = sagemaker.CfnEndpointConfig(
+            self, "EndpointConfig",
+            production_variants=[_variant(self.model.attr_model_name, serverless, realtime)],
+            # Encrypts the instances' storage volumes; not documented for serverless, so not set there.
+            kms_key_id=volume_key.key_arn if realtime else None,
+        )
+        self.endpoint = sagemaker.CfnEndpoint(
+            self, "Endpoint", endpoint_name=endpoint_name,
+            endpoint_config_name=self.endpoint_config.attr_endpoint_config_name,
+            deployment_config=deployment_config(realtime, rollback_alarms) if realtime else None)
+        # SageMaker would otherwise create the log group itself, outside the stack, and keep it forever.
+        self.endpoint.node.add_dependency(log_group)
+
+
+def _variant(model_name: str, serverless: ServerlessSettings, realtime: RealtimeSettings | None
+             ) -> sagemaker.CfnEndpointConfig.ProductionVariantProperty:
+    if realtime:
+        return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+            variant_name=VARIANT_NAME, model_name=model_name, instance_type=realtime.instance.name,
+            initial_instance_count=realtime.count_min, initial_variant_weight=1.0)
+    return sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+        variant_name=VARIANT_NAME, model_name=model_name,
+        serverless_config=sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+            memory_size_in_mb=serverless.memory_mb, max_concurrency=serverless.max_concurrency,
+            provisioned_concurrency=serverless.provisioned_concurrency))
