@@ -58,12 +58,22 @@ up: setup
 
 run: synth up
 
-# cdk synth (cdk-nag runs inside it), then cfn-lint and checkov on every synthesized template.
-check-templates: setup $(CHECKOV_VENV)/.installed
-	npx cdk synth --no-notices --quiet -c github_repository=example/velib-forecast
-	$(VENV)/bin/cfn-lint cdk.out/*.template.json
+# cdk synth (cdk-nag runs inside it), then cfn-lint and checkov on every synthesized template, in every
+# serving mode: serverless, warm hours by pings and by provisioned concurrency, real-time.
+WARM_HOURS := Mon-Fri 07:00-10:00,16:30-20:00
+define check_mode
+	npx cdk synth --no-notices --quiet -o cdk.out/$(1) -c github_repository=example/velib-forecast $(2)
+	$(VENV)/bin/cfn-lint cdk.out/$(1)/*.template.json
 	CKV_SKIP_PACKAGE_UPDATE_CHECK=true $(CHECKOV_VENV)/bin/checkov --skip-download --quiet --compact \
-		--framework cloudformation -d cdk.out
+		--framework cloudformation -d cdk.out/$(1)
+endef
+
+check-templates: setup $(CHECKOV_VENV)/.installed
+	$(call check_mode,serverless,)
+	$(call check_mode,warm-ping,-c "warm_hours=$(WARM_HOURS)")
+	$(call check_mode,warm-provisioned,-c "warm_hours=$(WARM_HOURS)" -c warm_strategy=provisioned \
+		-c provisioned_concurrency=2)
+	$(call check_mode,realtime,-c endpoint_type=realtime)
 
 train: setup
 	$(PY) -m cdk_app train

@@ -12,9 +12,17 @@ pytestmark = pytest.mark.emulator
 def test_the_whole_lifecycle_passes_every_check() -> None:
     results = rehearse()
     assert [r.name for r in results] == ["bootstrap", "deploy", "update", "no-change deploy", "failed deploy",
-                                         "good deploy after it", "destroy"]
+                                         "good deploy after it", "warm hours: provisioned", "warm hours: ping",
+                                         "switch to realtime", "back in place", "back: destroy, deploy", "destroy"]
     checked = {r.name: r.checked for r in results}
+    assert "4 scheduled actions in Europe/Paris" in checked["warm hours: provisioned"]
+    assert {"3 ping schedules in Europe/Paris", "ping role: InvokeEndpoint on this endpoint only",
+            "alarm on failed pings"} <= set(checked["warm hours: ping"])
+    assert {"same endpoint, updated in place", "blue/green canary, rollback on ServerErrorRate and ModelLatencyP99",
+            "autoscaling 2-4 instances at 600 invocations/instance/min"} <= set(checked["switch to realtime"])
+    assert "in-place update to serverless refused, as SageMaker refuses it" in checked["back in place"]
+    assert "endpoint InService, serverless 2048 MB x 8" in checked["back: destroy, deploy"]
     assert "CLI reported no changes" in checked["no-change deploy"]
     assert "MemorySizeInMB=4000 rejected" in checked["failed deploy"]
     assert {"no endpoints", "no endpoint configs", "no models", "no alarms", "no topics", "no budgets",
-            "no log groups"} <= set(checked["destroy"])
+            "no log groups", "no scalable targets", "no schedules", "no schedule groups"} <= set(checked["destroy"])

@@ -40,3 +40,12 @@ def test_synth_imports_no_torch_numpy_or_toolkit(tmp_path: Path) -> None:
                 if line.startswith("import time:")}
     assert "aws_cdk" in imported  # the measurement works
     assert not imported & {"torch", "numpy", "sagemaker_inference", "boto3"}
+
+
+def test_cdk_synth_refuses_serverless_where_it_is_not_offered(tmp_path: Path) -> None:
+    result = subprocess.run(["npx", "cdk", "synth", "--no-notices", "-o", str(tmp_path), "-c", "region=ap-southeast-7",
+                             "-c", "budget_usd=0"], cwd=REPO_ROOT, env=CDK_ENV, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode != 0
+    assert ("context key 'region': SageMaker Serverless Inference is not offered in ap-southeast-7; use "
+            "endpoint_type=realtime there or the nearby region ap-southeast-1") in result.stderr

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,12 +20,28 @@ from cdk_app.paths import REPO_ROOT
 from stacks.velib_forecast_app import build_app
 
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
+WARM = "Mon-Fri 07:00-10:00,16:30-20:00"
+MODES: dict[str, dict[str, str]] = {
+    "serverless": {},
+    "warm-ping": {"warm_hours": WARM},
+    "warm-provisioned": {"warm_hours": WARM, "warm_strategy": "provisioned", "provisioned_concurrency": "2"},
+    "realtime": {"endpoint_type": "realtime"},
+}
 # Each check checkov fails on is either fixed or skipped in the template with its reason.
-RECORDED_SKIPS = {"CKV_AWS_370"}  # model network isolation: not supported by Serverless Inference
+SERVERLESS_SKIPS = {"CKV_AWS_370"}  # model network isolation: not supported by Serverless Inference
+RECORDED_SKIPS = {"serverless": SERVERLESS_SKIPS, "warm-ping": SERVERLESS_SKIPS, "warm-provisioned": SERVERLESS_SKIPS,
+                  "realtime": set()}
 
 
-def test_cdk_nag_finds_nothing_unacknowledged(default_app: Synthesized) -> None:
-    report = AwsSolutionsChecks(default_app.app).validate_scope(default_app.stack)
+@pytest.fixture(params=list(MODES))
+def mode_app(request: pytest.FixtureRequest, synth_app: Callable[..., Synthesized]) -> tuple[str, Synthesized]:
+    """The app in each serving mode: every checker must be clean in all of them."""
+    return request.param, synth_app(**MODES[request.param])
+
+
+def test_cdk_nag_finds_nothing_unacknowledged(mode_app: tuple[str, Synthesized]) -> None:
+    _, app = mode_app
+    report = AwsSolutionsChecks(app.app).validate_scope(app.stack)
     assert [v.rule_name for v in report.violations] == []
     assert report.success
 
@@ -40,24 +57,25 @@ def test_cdk_nag_is_live_on_a_bad_role() -> None:
             "AwsSolutions-IAM5[Action::s3:*]", "AwsSolutions-IAM5[Resource::*]"} <= rules
 
 
-def test_cfn_lint_has_no_errors_or_warnings(default_app: Synthesized) -> None:
-    templates = sorted(str(p) for p in default_app.outdir.glob("*.template.json"))
+def test_cfn_lint_has_no_errors_or_warnings(mode_app: tuple[str, Synthesized]) -> None:
+    templates = sorted(str(p) for p in mode_app[1].outdir.glob("*.template.json"))
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
     result = subprocess.run([str(cfn_lint), *templates], capture_output=True, text=True, timeout=300)
     assert templates
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_checkov_fails_nothing_and_every_skip_has_a_reason(default_app: Synthesized) -> None:
+def test_checkov_fails_nothing_and_every_skip_has_a_reason(mode_app: tuple[str, Synthesized]) -> None:
+    mode, app = mode_app
     assert CHECKOV.exists(), f"{CHECKOV} is missing: `make test` installs checkov into .venv-checkov"
     env = {**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true"}
     result = subprocess.run([str(CHECKOV), "--skip-download", "--framework", "cloudformation", "-o", "json",
-                             "-d", str(default_app.outdir)], capture_output=True, text=True, env=env, timeout=600)
+                             "-d", str(app.outdir)], capture_output=True, text=True, env=env, timeout=600)
     report = json.loads(result.stdout)
     results = report["results"]
     assert results["failed_checks"] == [], [c["check_id"] for c in results["failed_checks"]]
     skipped = {c["check_id"]: c["check_result"].get("suppress_comment", "") for c in results["skipped_checks"]}
-    assert set(skipped) == RECORDED_SKIPS
+    assert set(skipped) == RECORDED_SKIPS[mode]
     assert all(len(reason) > 20 for reason in skipped.values())
     assert report["summary"]["passed"] > 15
 
