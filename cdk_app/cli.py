@@ -16,6 +16,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from cdk_app.deployment.config import LOCAL_ENDPOINT_NAME, endpoint_name_for, project_context
+from cdk_app.deployment.warm_hours import EXAMPLE
 from cdk_app.paths import ARTIFACTS_DIR, BENCH_RESULTS, DEFAULT_ARCHIVE, MODEL_CODE_DIR, REPO_ROOT
 
 Handler = Callable[[argparse.Namespace], int]
@@ -311,14 +312,13 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def _cost(args: argparse.Namespace) -> int:
-    from cdk_app.deployment.config import load_project_config
-    from cdk_app.performance.cost import Prices, alarm_count, cost_table
+    from cdk_app.performance.cost import Prices, cost_table, project_modes
 
-    if not args.bench.is_file():
-        raise ValueError(f"{args.bench}: no benchmark results; run `python -m cdk_app bench` first")
-    config = load_project_config()
-    print(cost_table(args.bench, args.memory_mb or config.serverless.memory_mb, alarm_count(config),
-                     Prices(args.price_per_gb_second, args.price_per_gb_data), tuple(args.requests)))
+    overrides = {key: value for key, value in (("memory_mb", args.memory_mb), ("instance_type", args.instance_type))
+                 if value is not None}
+    prices = Prices(args.price_per_gb_second, args.price_per_gb_data, args.price_provisioned_per_gb_second,
+                    args.price_provisioned_inference_per_gb_second, args.instance_price)
+    print(cost_table(args.bench, project_modes(args.warm_hours, **overrides), prices, tuple(args.requests)))
     return 0
 
 
@@ -335,20 +335,31 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_cost(sub: argparse._SubParsersAction) -> None:
-    from cdk_app.performance.cost import DEFAULT_REQUESTS, PRICE_PER_GB_DATA, PRICE_PER_GB_SECOND
+    from cdk_app.performance import cost
 
-    p = sub.add_parser("cost", help="monthly bill for N requests, from the measured durations",
-                       description="SageMaker Serverless pricing: compute by the millisecond at the configured "
-                                   "memory size, plus data processed in and out, and no per-request fee. Shows one "
-                                   "station per request next to 1,500 stations per request. Prices are flags.")
+    p = sub.add_parser("cost", help="monthly bill of every serving mode, and where real-time breaks even",
+                       description="Prices on-demand serverless, serverless with warm hours by pings and by "
+                                   "provisioned concurrency, and real-time instances, side by side, for each monthly "
+                                   "request count, from the durations `bench` measured (or those measured at "
+                                   "release, when it has not run). Settings come from cdk.json; prices are "
+                                   "us-east-1 defaults, every one a flag.")
+    p.add_argument("--requests", type=int, nargs="+", default=list(cost.DEFAULT_REQUESTS),
+                   help="requests per month, one station each (default: %(default)s)")
     p.add_argument("--bench", type=Path, default=BENCH_RESULTS, help="results of `bench` (default: %(default)s)")
-    p.add_argument("--memory-mb", type=int, help="endpoint memory size (default: memory_mb in cdk.json)")
-    p.add_argument("--requests", type=int, nargs="+", default=list(DEFAULT_REQUESTS),
-                   help="station forecasts per month (default: %(default)s)")
-    p.add_argument("--price-per-gb-second", type=float, default=PRICE_PER_GB_SECOND,
-                   help="compute price in USD (default: %(default)s, us-east-1, approximate)")
-    p.add_argument("--price-per-gb-data", type=float, default=PRICE_PER_GB_DATA,
-                   help="data processed in USD per GB (default: %(default)s)")
+    p.add_argument("--memory-mb", type=int, help="serverless memory size (default: memory_mb in cdk.json)")
+    p.add_argument("--instance-type", help="real-time instance type (default: instance_type in cdk.json)")
+    p.add_argument("--warm-hours", help=f"warm hours to price (default: warm_hours in cdk.json, else '{EXAMPLE}')")
+    p.add_argument("--price-per-gb-second", type=float, default=cost.PRICE_PER_GB_SECOND,
+                   help="serverless compute in USD (default: %(default)s)")
+    p.add_argument("--price-per-gb-data", type=float, default=cost.PRICE_PER_GB_DATA,
+                   help="data processed in and out, USD per GB (default: %(default)s)")
+    p.add_argument("--price-provisioned-per-gb-second", type=float, default=cost.PROVISIONED_PER_GB_SECOND,
+                   help="provisioned concurrency held, USD (default: %(default)s)")
+    p.add_argument("--price-provisioned-inference-per-gb-second", type=float,
+                   default=cost.PROVISIONED_INFERENCE_PER_GB_SECOND,
+                   help="inference on provisioned concurrency, USD (default: %(default)s)")
+    p.add_argument("--instance-price", type=float,
+                   help="real-time instance, USD per hour (default: the instance type's us-east-1 price)")
     p.set_defaults(handler=_cost)
 
 

@@ -41,6 +41,18 @@ class WarmHours:
     def weekly_minutes(self) -> int:
         return sum((w.end - w.start) * len(w.days) for w in self.windows)
 
+    @property
+    def pings_per_week(self) -> int:
+        return sum(len(range(w.start, w.end, PING_EVERY_MINUTES)) * len(w.days) for w in self.windows)
+
+    def __str__(self) -> str:
+        """The windows as `warm_hours` writes them, with the zone: what `cost` and README print."""
+        groups: dict[tuple[int, ...], list[str]] = {}
+        for window in self.windows:
+            groups.setdefault(window.days, []).append(f"{_clock(window.start)}-{_clock(window.end)}")
+        return "; ".join(f"{_day_ranges(days)} {','.join(times)}" for days, times in groups.items()) + \
+            f" {self.timezone}"
+
     def transitions(self) -> list[tuple[str, bool]]:
         """(cron expression, warm) for every start (True) and end (False) of a window, in `timezone`."""
         found = []
@@ -63,6 +75,21 @@ class WarmHours:
                 by_minutes.setdefault(tuple(minutes), []).append(hour)
             expressions += [_cron(minutes, tuple(hours), window.days) for minutes, hours in by_minutes.items()]
         return expressions
+
+
+def _day_ranges(days: tuple[int, ...]) -> str:
+    """(0, 1, 2, 3, 4, 6) as Mon-Fri,Sun."""
+    runs: list[list[int]] = []
+    for day in sorted(days):
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ",".join(DAYS[r[0]].title() + (f"-{DAYS[r[-1]].title()}" if len(r) > 1 else "") for r in runs)
+
+
+def _clock(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
 def _cron(minutes: int | tuple[int, ...], hours: tuple[int, ...], days: tuple[int, ...]) -> str:

@@ -1,9 +1,15 @@
-"""Monthly cost of the serverless endpoint, from measured durations and SageMaker's pricing model.
+"""Monthly cost of each serving mode, side by side, from measured durations and SageMaker's pricing model.
 
-Serverless Inference bills compute by the millisecond, priced by the configured memory size, plus
-data processed in and out. There is no per-request fee (the guide's "$0.20 per 1,000 requests"
-is Lambda's request fee, and that is per million). Prices vary by region and change: every one
-is a flag. The defaults come from the shared notes (us-east-1, approximate).
+- Serverless bills compute by the millisecond, priced by the configured memory size, plus data processed in
+  and out. There is no per-request fee (the guide's "$0.20 per 1,000 requests" is Lambda's request fee, and
+  that is per million).
+- Warm hours by pings add the pings, billed like any request.
+- Warm hours by provisioned concurrency hold memory x concurrency all month (the concurrency in warm hours,
+  Application Auto Scaling's floor of 1 outside them), and requests run at the provisioned rate.
+- Real-time bills instance hours x instance count, whatever the traffic.
+
+Prices vary by region and change: every one is a flag. The defaults are us-east-1 and approximate (the serverless
+one from the shared notes; the provisioned ones and the instance prices from the SageMaker pricing page).
 """
 
 from __future__ import annotations
@@ -13,22 +19,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cdk_app.deployment.config import DeploymentConfig
-from cdk_app.performance.bench_rows import STACK_BATCH, STACK_SEQUENTIAL
-from stacks.alarm_specs import alarm_specs
+from cdk_app.deployment.config import DeploymentConfig, load_project_config, project_context
+from cdk_app.deployment.instance_types import INSTANCE_TYPES
+from cdk_app.deployment.warm_hours import EXAMPLE, PING_EVERY_MINUTES, WarmHours
+from cdk_app.performance.bench_rows import STACK_SEQUENTIAL
+from stacks.alarm_specs import endpoint_alarm_specs
 
 PRICE_PER_GB_SECOND = 0.00002  # about $0.00004 per second at 2 GB
 PRICE_PER_GB_DATA = 0.016  # data processed, in and out
+PROVISIONED_PER_GB_SECOND = 0.0000048  # provisioned concurrency held, per GB of memory
+PROVISIONED_INFERENCE_PER_GB_SECOND = 0.00001  # inference duration on provisioned concurrency
 RESPONSE_BYTES_PER_STATION = 230
 KMS_KEY_PER_MONTH = 1.00
 ALARM_PER_MONTH = 0.10
-DEFAULT_REQUESTS = (1_000, 10_000, 100_000)
+HOURS_PER_MONTH = 730
+WEEKS_PER_MONTH = 365.25 / 12 / 7
+DEFAULT_REQUESTS = (1_000, 100_000, 10_000_000)
+RELEASE_BENCH = Path(__file__).with_name("release-bench.json")  # `bench` on the release machine, see README
 
 
 @dataclass(frozen=True)
 class Prices:
     per_gb_second: float = PRICE_PER_GB_SECOND
     per_gb_data: float = PRICE_PER_GB_DATA
+    provisioned_per_gb_second: float = PROVISIONED_PER_GB_SECOND
+    provisioned_inference_per_gb_second: float = PROVISIONED_INFERENCE_PER_GB_SECOND
+    instance_per_hour: float | None = None  # None: the instance type's price from the table
 
 
 @dataclass(frozen=True)
@@ -38,52 +54,157 @@ class Workload:
     duration_ms: float
     request_bytes: int
     response_bytes: int
-    stations: int = 1
+
+    def gb_seconds(self, memory_mb: int) -> float:
+        return max(1.0, self.duration_ms) / 1000 * memory_mb / 1024  # billed by the ms, at least one
+
+    def data_cost(self, prices: Prices) -> float:
+        return (self.request_bytes + self.response_bytes) / 1024**3 * prices.per_gb_data
 
 
-def monthly_cost(invocations: int, workload: Workload, memory_mb: int, prices: Prices) -> dict[str, float]:
-    billed_ms = max(1.0, workload.duration_ms)  # billed by the millisecond, rounded up to at least one
-    compute = invocations * billed_ms / 1000 * memory_mb / 1024 * prices.per_gb_second
-    data = invocations * (workload.request_bytes + workload.response_bytes) / 1024**3 * prices.per_gb_data
-    return {"compute": compute, "data": data, "total": compute + data}
+@dataclass(frozen=True)
+class Modes:
+    """The four deployments `cost` compares, each as the config `cdk synth` would build."""
+
+    serverless: DeploymentConfig
+    ping: DeploymentConfig
+    provisioned: DeploymentConfig
+    realtime: DeploymentConfig
+
+    @property
+    def warm(self) -> WarmHours:
+        assert self.ping.serverless.warm is not None
+        return self.ping.serverless.warm
+
+
+PRICED_REGION = "us-east-1"  # where the default prices are from, so every mode is priced in the same place
+
+
+def project_modes(warm_hours: str | None = None, **overrides: Any) -> Modes:
+    """cdk.json's settings (with `overrides`) in each mode. Warm hours default to cdk.json's, else EXAMPLE;
+    provisioned concurrency to cdk.json's, at least 2 (1 is the floor outside warm hours)."""
+    context = {**project_context(), **overrides, "region": PRICED_REGION}
+    warm = warm_hours or str(context["warm_hours"]).strip() or EXAMPLE
+    held = max(2, int(str(context["provisioned_concurrency"]).strip() or 2))
+
+    def mode(**settings: Any) -> DeploymentConfig:
+        return load_project_config(**{**context, "warm_hours": "", "provisioned_concurrency": "", **settings})
+
+    return Modes(serverless=mode(endpoint_type="serverless"),
+                 ping=mode(endpoint_type="serverless", warm_hours=warm, warm_strategy="ping"),
+                 provisioned=mode(endpoint_type="serverless", warm_hours=warm, warm_strategy="provisioned",
+                                  provisioned_concurrency=held),
+                 realtime=mode(endpoint_type="realtime", **_fixed_if_burstable(context)))
+
+
+def _fixed_if_burstable(context: dict[str, Any]) -> dict[str, Any]:
+    """A burstable type cannot autoscale, so price it as a fixed fleet rather than refuse it."""
+    instance = INSTANCE_TYPES.get(str(context["instance_type"]))
+    return {"instance_count_max": context["instance_count_min"]} if instance and instance.burstable else {}
 
 
 def alarm_count(config: DeploymentConfig) -> int:
     """The alarms the stack creates for this configuration, from the specs it builds them from."""
-    return len(alarm_specs(config.alarms, config.serverless.provisioned_concurrency is not None))
+    warm = config.serverless.warm
+    return len(endpoint_alarm_specs(config)) + (1 if warm and warm.strategy == "ping" else 0)
 
 
-def workloads(bench: dict[str, Any]) -> tuple[Workload, Workload]:
-    """The single-station and the batch invocations, as measured by `bench` (rows read by their ids)."""
+def standing(config: DeploymentConfig) -> float:
+    """What the stack costs with no traffic at all, whatever the mode: its KMS key and its alarms."""
+    return KMS_KEY_PER_MONTH + alarm_count(config) * ALARM_PER_MONTH
+
+
+def load_durations(bench_path: Path) -> tuple[dict[str, Any], str]:
+    """`bench`'s results, or those measured at release (kept in the repository) when it has not run here."""
+    if bench_path.is_file():
+        return json.loads(bench_path.read_text()), f"measured by `bench` ({bench_path})"
+    return json.loads(RELEASE_BENCH.read_text()), (f"no `bench` results at {bench_path}: durations measured at "
+                                                   f"release ({RELEASE_BENCH.name}); run `python -m cdk_app bench` "
+                                                   "for this machine's")
+
+
+def single_request(bench: dict[str, Any]) -> Workload:
     rows = {r["id"]: r for r in bench["rows"]}
-    stations = int(bench["batch_stations"])
-    single = Workload(rows[STACK_SEQUENTIAL]["p50_ms"], bench["request_bytes"], RESPONSE_BYTES_PER_STATION)
-    batch = Workload(rows[STACK_BATCH]["p50_ms"], bench["request_bytes"] * stations,
-                     RESPONSE_BYTES_PER_STATION * stations, stations)
-    return single, batch
+    return Workload(rows[STACK_SEQUENTIAL]["p50_ms"], bench["request_bytes"], RESPONSE_BYTES_PER_STATION)
 
 
-def cost_table(bench_path: Path, memory_mb: int, alarms: int, prices: Prices, requests: tuple[int, ...]) -> str:
-    """`alarms` is how many alarms the stack creates for the configuration: each is a standing charge."""
-    bench = json.loads(bench_path.read_text())
-    single, batch = workloads(bench)
-    per_batch = f"{batch.stations:,} per request"
-    lines = [f"memory {memory_mb} MB, ${_price(prices.per_gb_second)}/GB-s compute, "
-             f"${_price(prices.per_gb_data)}/GB data; "
-             f"single request {single.duration_ms:.2f} ms, {batch.stations} stations in one request "
-             f"{batch.duration_ms:.1f} ms (from {bench_path})",
-             f"{'station forecasts / month':>26} {'one per request':>16} {per_batch:>18}"]
+def monthly(requests: int, work: Workload, modes: Modes, prices: Prices) -> dict[str, float]:
+    """Each mode's bill for `requests` a month, standing charges included."""
+    memory = modes.serverless.serverless.memory_mb
+    data = requests * work.data_cost(prices)
+    on_demand = requests * work.gb_seconds(memory) * prices.per_gb_second
+    pings = modes.warm.pings_per_week * WEEKS_PER_MONTH
+    warm_seconds = modes.warm.weekly_minutes * 60 * WEEKS_PER_MONTH
+    month_seconds = HOURS_PER_MONTH * 3600
+    held = modes.provisioned.serverless.provisioned_concurrency or 1
+    held_gb_seconds = memory / 1024 * (held * warm_seconds + 1 * (month_seconds - warm_seconds))
+    return {
+        "serverless": standing(modes.serverless) + on_demand + data,
+        "ping": standing(modes.ping) + on_demand + data + pings * (work.gb_seconds(memory) * prices.per_gb_second
+                                                                   + work.data_cost(prices)),
+        "provisioned": standing(modes.provisioned) + held_gb_seconds * prices.provisioned_per_gb_second
+        + requests * work.gb_seconds(memory) * prices.provisioned_inference_per_gb_second + data,
+        "realtime": standing(modes.realtime) + realtime_fleet(modes.realtime, prices) + data,
+    }
+
+
+def realtime_fleet(config: DeploymentConfig, prices: Prices) -> float:
+    """The real-time instances at their minimum count, all month."""
+    assert config.realtime is not None
+    per_hour = prices.instance_per_hour or config.realtime.instance.price_per_hour
+    return config.realtime.count_min * per_hour * HOURS_PER_MONTH
+
+
+def break_even(work: Workload, modes: Modes, prices: Prices) -> float:
+    """Requests a month above which real-time costs less than on-demand serverless (data costs the same)."""
+    fixed = realtime_fleet(modes.realtime, prices) + standing(modes.realtime) - standing(modes.serverless)
+    return fixed / (work.gb_seconds(modes.serverless.serverless.memory_mb) * prices.per_gb_second)
+
+
+def cost_table(bench_path: Path, modes: Modes, prices: Prices, requests: tuple[int, ...]) -> str:
+    bench, source = load_durations(bench_path)
+    work = single_request(bench)
+    assert modes.realtime.realtime is not None
+    fleet = modes.realtime.realtime
+    instance_price = prices.instance_per_hour or fleet.instance.price_per_hour
+    held = modes.provisioned.serverless.provisioned_concurrency
+    memory = modes.serverless.serverless.memory_mb
+    realtime_label = f"realtime {fleet.count_min} x {fleet.instance.name}"
+    lines = [
+        f"one station per request, {work.duration_ms:.2f} ms billed each: {source}",
+        f"prices: serverless {memory} MB at ${_price(prices.per_gb_second)}/GB-s; provisioned "
+        f"${_price(prices.provisioned_per_gb_second)}/GB-s held + ${_price(prices.provisioned_inference_per_gb_second)}"
+        f"/GB-s used; {fleet.instance.name} ${_price(instance_price)}/h; data ${_price(prices.per_gb_data)}/GB",
+        f"warm hours: {modes.warm}, {modes.warm.weekly_minutes / 60:g} h a week; pings every "
+        f"{PING_EVERY_MINUTES} min in them; provisioned concurrency {held} in them and 1 (the floor) outside",
+        "",
+        f"{'requests / month':>18} {'serverless':>12} {'warm: ping':>12} {'warm: provisioned':>18} "
+        f"{realtime_label:>{max(12, len(realtime_label))}}",
+    ]
     for count in requests:
-        alone = monthly_cost(count, single, memory_mb, prices)["total"]
-        batched = monthly_cost(-(-count // batch.stations), batch, memory_mb, prices)["total"]
-        lines.append(f"{count:>26,} {'$' + format(alone, '.4f'):>16} {'$' + format(batched, '.4f'):>18}")
-    standing = KMS_KEY_PER_MONTH + alarms * ALARM_PER_MONTH
-    lines.append(f"Standing charges whatever the traffic: the KMS key ${KMS_KEY_PER_MONTH:.2f} + {alarms} alarms "
-                 f"${alarms * ALARM_PER_MONTH:.2f} = ${standing:.2f}/month (the dashboard is free within an account's "
-                 "first 3). Not included: S3 storage of the archive and log ingestion (cents), and the free tier "
-                 "(150,000 s/month for the first 2 months).")
+        bill = monthly(count, work, modes, prices)
+        lines.append(f"{count:>18,} {_usd(bill['serverless']):>12} {_usd(bill['ping']):>12} "
+                     f"{_usd(bill['provisioned']):>18} {_usd(bill['realtime']):>{max(12, len(realtime_label))}}")
+    even = break_even(work, modes, prices)
+    lines += [
+        "",
+        f"break-even: {realtime_label} costs less than on-demand serverless above {even:,.0f} requests a month "
+        f"({even / (HOURS_PER_MONTH * 3600):.1f} a second on average, if {fleet.count_min} instances keep up).",
+        f"Every column includes the standing charges: the KMS key ${KMS_KEY_PER_MONTH:.2f} and $"
+        f"{ALARM_PER_MONTH:.2f} per alarm ({alarm_count(modes.serverless)}, {alarm_count(modes.ping)}, "
+        f"{alarm_count(modes.provisioned)} and {alarm_count(modes.realtime)} alarms). Real-time is at its minimum "
+        f"of {fleet.count_min} instances" + (f"; scaled out to {fleet.count_max} it costs up to "
+                                              f"{_usd(fleet.count_max * instance_price * HOURS_PER_MONTH)} for the "
+                                              "instances" if fleet.autoscaled else "") + ".",
+        "Not included: S3 storage of the archive and log ingestion (cents), and the serverless free tier "
+        "(150,000 s/month for 2 months).",
+    ]
     return "\n".join(lines)
 
 
+def _usd(value: float) -> str:
+    return f"${value:,.2f}" if value >= 10 else f"${value:.4f}"
+
+
 def _price(value: float) -> str:
-    return format(value, ".6f").rstrip("0").rstrip(".")
+    return format(value, ".7f").rstrip("0").rstrip(".")
