@@ -12,6 +12,7 @@ import http.client
 import json
 import re
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -43,6 +44,11 @@ class RuntimeApiServer(ThreadingHTTPServer):
         self.stale_retries = 0  # how often a kept-alive upstream connection was found closed and replaced
         self._counters_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), _Handler)
+
+    def handle_error(self, request: object, client_address: tuple[str, int]) -> None:
+        """A client hanging up on a kept-alive connection is normal (boto3, `bench`'s threads): no traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)  # type: ignore[arg-type]
 
     def forward(self, method: str, path: str, body: bytes | None, headers: dict[str, str]
                 ) -> tuple[int, bytes, str]:

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import subprocess
 import sys
+import tarfile
 import tempfile
 import threading
 import time
@@ -196,11 +199,36 @@ def served_rows(archive: Path, repeat: int) -> tuple[list[Row], dict[str, float]
     return rows, cold
 
 
+_OWN_CODE_PROBE = """
+import sys, time
+started = time.perf_counter()
+import torch
+imported = time.perf_counter()
+import inference
+inference.model_fn(sys.argv[1])
+print(imported - started, time.perf_counter() - imported)
+"""
+
+
+def own_code_seconds(archive: Path) -> dict[str, float]:
+    """What our code adds to a cold start, in a fresh interpreter as a worker has: importing `inference` and
+    `model_fn`, apart from importing torch, which the toolkit's own handler needs anyway."""
+    with tempfile.TemporaryDirectory(prefix="velib-cold-") as model_dir:
+        with tarfile.open(archive) as tar:
+            tar.extractall(model_dir, filter="data")
+        result = subprocess.run([sys.executable, "-c", _OWN_CODE_PROBE, model_dir], cwd=Path(model_dir) / "code",
+                                env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
+                                check=True, timeout=300)
+    torch_s, own_s = (float(x) for x in result.stdout.split())
+    return {"cold_start_torch_import_s": round(torch_s, 3), "cold_start_own_code_s": round(own_s, 3)}
+
+
 def run(output: Path, repeat: int = 1000) -> dict[str, Any]:
     archive = build_archive(ARTIFACTS_DIR, MODEL_CODE_DIR, output.parent / "bench-model.tar.gz")
     with step("in-process timings"):
         rows = in_process_rows(repeat)
     served, cold = served_rows(archive.path, repeat)
+    cold.update(own_code_seconds(archive.path))
     rows += served
     by_id = {r.id: r for r in rows}
     ratio = {count: by_id[chain_id(count)].p50_ms / by_id[forward_id(count)].p50_ms for count in (1, BATCH_STATIONS)}
@@ -218,7 +246,9 @@ def format_table(report: dict[str, Any]) -> str:
         rate = f"{row['throughput_per_s']:.0f}" if row["throughput_per_s"] else ""
         lines.append(f"{row['name']:<62} {row['p50_ms']:>8.3f} {row['p99_ms']:>8.3f} {row['samples']:>6} {rate:>8}")
     lines.append(f"cold start, process start to first 200: {report['cold_start_to_first_200_s']} s "
-                 f"(ready after {report['start_to_ready_s']} s)")
+                 f"(ready after {report['start_to_ready_s']} s); of it, our code (importing inference.py and "
+                 f"model_fn) {report['cold_start_own_code_s']} s, importing torch "
+                 f"{report['cold_start_torch_import_s']} s, the rest TorchServe and the toolkit")
     ratios = ", ".join(f"{k} station(s): {v}x" for k, v in report["handler_over_forward_p50"].items())
     lines.append(f"handler chain / bare forward (p50): {ratios}")
     p50 = {row["id"]: row["p50_ms"] for row in report["rows"]}

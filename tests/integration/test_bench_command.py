@@ -27,8 +27,10 @@ def test_bench_writes_every_row_and_cost_reads_it(tmp_path: Path) -> None:
                    "stack_concurrent", STACK_BATCH, "runtime_sequential", "api_hit", "api_miss", "api_concurrent"]
     assert all(row["p50_ms"] > 0 and row["samples"] > 0 for row in report["rows"])
     assert report["cold_start_to_first_200_s"] > 0 and report["batch_stations"] == BATCH_STATIONS
+    assert 0 < report["cold_start_own_code_s"] < report["cold_start_to_first_200_s"]
     assert "cold start, process start to first 200" in bench.stdout and "API cache hit p50" in bench.stdout
     cost = subprocess.run([sys.executable, "-m", "cdk_app", "cost", "--bench", str(results)], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=60)
     assert cost.returncode == 0, cost.stderr
-    assert "station forecasts / month" in cost.stdout and "Standing charges" in cost.stdout
+    assert f"measured by `bench` ({results})" in cost.stdout and "break-even:" in cost.stdout
+    assert "requests / month" in cost.stdout and "warm: provisioned" in cost.stdout
