@@ -41,8 +41,8 @@ def container_environment(region: str, model_server_timeout_seconds: int) -> dic
 
 def deployment_config(realtime: RealtimeSettings, rollback_alarms: list[str]
                       ) -> sagemaker.CfnEndpoint.DeploymentConfigProperty:
-    """Blue/green with a one-instance canary; with a single instance (no canary can be at most half the
-    fleet, as SageMaker requires) all at once, still baked and watched by the same alarms."""
+    """Blue/green with a one-instance canary. SageMaker allows a canary of at most half the fleet, so a
+    single-instance fleet shifts all at once instead, still baked and watched by the same alarms."""
     routing = (sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
         type="CANARY", canary_size=sagemaker.CfnEndpoint.CapacitySizeProperty(type="INSTANCE_COUNT", value=1),
         wait_interval_in_seconds=CANARY_BAKE_SECONDS)

@@ -1,4 +1,4 @@
-"""ServerlessEndpoint: the Model on the DLC, the serverless EndpointConfig and the fixed-name Endpoint."""
+"""ForecastEndpoint, serverless: the Model on the DLC, the serverless EndpointConfig and the fixed-name Endpoint."""
 
 from __future__ import annotations
 
