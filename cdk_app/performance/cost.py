@@ -85,10 +85,13 @@ def project_modes(warm_hours: str | None = None, **overrides: Any) -> Modes:
     provisioned concurrency to cdk.json's, at least 2 (1 is the floor outside warm hours)."""
     context = {**project_context(), **overrides, "region": PRICED_REGION}
     warm = warm_hours or str(context["warm_hours"]).strip() or EXAMPLE
-    held = max(2, int(str(context["provisioned_concurrency"]).strip() or 2))
 
     def mode(**settings: Any) -> DeploymentConfig:
         return load_project_config(**{**context, "warm_hours": "", "provisioned_concurrency": "", **settings})
+
+    configured = mode(endpoint_type="serverless", provisioned_concurrency=context["provisioned_concurrency"]
+                      ).serverless.provisioned_concurrency
+    held = max(2, configured or 2)
 
     return Modes(serverless=mode(endpoint_type="serverless"),
                  ping=mode(endpoint_type="serverless", warm_hours=warm, warm_strategy="ping"),
