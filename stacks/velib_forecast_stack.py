@@ -57,7 +57,7 @@ class VelibForecastStack(Stack):
             environment=container_environment(config.region, config.model_server_timeout_seconds), role=role,
             log_group=log_group, volume_key=encryption.key,
             rollback_alarms=[alarms.alarms[name].alarm_name for name in ROLLBACK_ALARMS])
-        self.add_scaling(config, endpoint, alerts)
+        self._add_scaling(config, endpoint, alerts)
         EndpointDashboard(self, "Monitoring", endpoint_name=config.endpoint_name,
                           period_minutes=config.alarms.period_minutes, instances=config.realtime is not None)
         if config.budget_usd is not None:
@@ -80,7 +80,7 @@ class VelibForecastStack(Stack):
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
 
-    def add_scaling(self, config: DeploymentConfig, endpoint: ForecastEndpoint, alerts: AlertTopic) -> None:
+    def _add_scaling(self, config: DeploymentConfig, endpoint: ForecastEndpoint, alerts: AlertTopic) -> None:
         """Autoscaling for real-time; for serverless, warm hours by the strategy chosen, if any."""
         warm = config.serverless.warm
         if config.realtime is not None and config.realtime.autoscaled:
