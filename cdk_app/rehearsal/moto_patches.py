@@ -142,13 +142,25 @@ KmsBackend.create_key = _create_key_with_cfn_tags  # type: ignore[method-assign]
 
 
 class _NamedAndRecreated:
-    """What the two models below share: a name as physical id, and an update that deletes and recreates.
+    """What the CloudFormation models below share: the resource type and name property they declare, a name
+    as physical id, and an update that deletes and recreates.
 
     A mixin, not a CloudFormationModel subclass: moto registers only direct subclasses of that class.
     """
 
+    CFN_TYPE = ""
+    NAME_PROPERTY = ""  # the property that names the resource, if any
+
     def __init__(self, name: str) -> None:
         self.name = name
+
+    @classmethod
+    def cloudformation_type(cls) -> str:
+        return cls.CFN_TYPE
+
+    @classmethod
+    def cloudformation_name_type(cls) -> str:
+        return cls.NAME_PROPERTY
 
     @property
     def physical_resource_id(self) -> str:
@@ -169,13 +181,8 @@ class _NamedAndRecreated:
 class _AlarmModel(_NamedAndRecreated, CloudFormationModel):
     """5a. AWS::CloudWatch::Alarm was skipped silently ("No Moto CloudFormation support")."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::CloudWatch::Alarm"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "AlarmName"
+    CFN_TYPE = "AWS::CloudWatch::Alarm"
+    NAME_PROPERTY = "AlarmName"
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
@@ -197,13 +204,8 @@ class _AlarmModel(_NamedAndRecreated, CloudFormationModel):
 class _BudgetModel(_NamedAndRecreated, CloudFormationModel):
     """5b. AWS::Budgets::Budget was skipped silently too."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Budgets::Budget"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "BudgetName"
+    CFN_TYPE = "AWS::Budgets::Budget"
+    NAME_PROPERTY = "BudgetName"
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
@@ -238,13 +240,7 @@ appscaling_models._target_params_are_valid = _with_provisioned_concurrency
 class _ScalableTargetModel(_NamedAndRecreated, CloudFormationModel):
     """12a. AWS::ApplicationAutoScaling::ScalableTarget (and its ScheduledActions) was skipped silently."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApplicationAutoScaling::ScalableTarget"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return ""
+    CFN_TYPE = "AWS::ApplicationAutoScaling::ScalableTarget"
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
@@ -271,13 +267,8 @@ class _ScalableTargetModel(_NamedAndRecreated, CloudFormationModel):
 class _ScalingPolicyModel(_NamedAndRecreated, CloudFormationModel):
     """12b. AWS::ApplicationAutoScaling::ScalingPolicy was skipped silently too."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::ApplicationAutoScaling::ScalingPolicy"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "PolicyName"
+    CFN_TYPE = "AWS::ApplicationAutoScaling::ScalingPolicy"
+    NAME_PROPERTY = "PolicyName"
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
@@ -298,13 +289,8 @@ class _ScalingPolicyModel(_NamedAndRecreated, CloudFormationModel):
 class _ScheduleGroupModel(_NamedAndRecreated, CloudFormationModel):
     """12c. AWS::Scheduler::ScheduleGroup was skipped silently."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Scheduler::ScheduleGroup"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
+    CFN_TYPE = "AWS::Scheduler::ScheduleGroup"
+    NAME_PROPERTY = "Name"
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
@@ -319,13 +305,8 @@ class _ScheduleGroupModel(_NamedAndRecreated, CloudFormationModel):
 class _ScheduleModel(_NamedAndRecreated, CloudFormationModel):
     """12d. AWS::Scheduler::Schedule was skipped silently."""
 
-    @staticmethod
-    def cloudformation_type() -> str:
-        return "AWS::Scheduler::Schedule"
-
-    @staticmethod
-    def cloudformation_name_type() -> str:
-        return "Name"
+    CFN_TYPE = "AWS::Scheduler::Schedule"
+    NAME_PROPERTY = "Name"
 
     @classmethod
     def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
