@@ -43,7 +43,7 @@ class WarmHours:
 
     @property
     def pings_per_week(self) -> int:
-        return sum(len(range(w.start, w.end, PING_EVERY_MINUTES)) * len(w.days) for w in self.windows)
+        return sum(len(_ping_minutes(w)) * len(w.days) for w in self.windows)
 
     def __str__(self) -> str:
         """The windows as `warm_hours` writes them, with the zone: what `cost` and README print."""
@@ -57,10 +57,10 @@ class WarmHours:
         """(cron expression, warm) for every start (True) and end (False) of a window, in `timezone`."""
         found = []
         for window in self.windows:
-            found.append((_cron(window.start % 60, (window.start // 60,), window.days), True))
+            found.append((_cron((window.start % 60,), (window.start // 60,), window.days), True))
             end_days = tuple((d + window.end // MINUTES_PER_DAY) % 7 for d in window.days)
             end = window.end % MINUTES_PER_DAY
-            found.append((_cron(end % 60, (end // 60,), end_days), False))
+            found.append((_cron((end % 60,), (end // 60,), end_days), False))
         return found
 
     def ping_schedules(self) -> list[str]:
@@ -68,13 +68,18 @@ class WarmHours:
         expressions: list[str] = []
         for window in self.windows:
             by_hour: dict[int, list[int]] = {}
-            for minute in range(window.start, window.end, PING_EVERY_MINUTES):
+            for minute in _ping_minutes(window):
                 by_hour.setdefault(minute // 60, []).append(minute % 60)
             by_minutes: dict[tuple[int, ...], list[int]] = {}
             for hour, minutes in by_hour.items():
                 by_minutes.setdefault(tuple(minutes), []).append(hour)
             expressions += [_cron(minutes, tuple(hours), window.days) for minutes, hours in by_minutes.items()]
         return expressions
+
+
+def _ping_minutes(window: WarmWindow) -> range:
+    """The minutes of the day a ping goes out at, on each of the window's days."""
+    return range(window.start, window.end, PING_EVERY_MINUTES)
 
 
 def _day_ranges(days: tuple[int, ...]) -> str:
@@ -92,9 +97,8 @@ def _clock(minute: int) -> str:
     return f"{minute // 60:02d}:{minute % 60:02d}"
 
 
-def _cron(minutes: int | tuple[int, ...], hours: tuple[int, ...], days: tuple[int, ...]) -> str:
-    minute_list = (minutes,) if isinstance(minutes, int) else minutes
-    return (f"cron({','.join(map(str, minute_list))} {','.join(map(str, hours))} ? * "
+def _cron(minutes: tuple[int, ...], hours: tuple[int, ...], days: tuple[int, ...]) -> str:
+    return (f"cron({','.join(map(str, minutes))} {','.join(map(str, hours))} ? * "
             f"{','.join(DAYS[d] for d in sorted(days))} *)")
 
 
