@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from cdk_app.deployment.config import DeploymentConfig, load_project_config, project_context
-from cdk_app.deployment.instance_types import INSTANCE_TYPES
+from cdk_app.deployment.instance_types import INSTANCE_TYPES, InstanceType
 from cdk_app.deployment.warm_hours import EXAMPLE, PING_EVERY_MINUTES, WarmHours
 from cdk_app.performance.bench_rows import STACK_SEQUENTIAL
 from stacks.alarm_specs import endpoint_alarm_specs
@@ -33,6 +33,7 @@ RESPONSE_BYTES_PER_STATION = 230
 KMS_KEY_PER_MONTH = 1.00
 ALARM_PER_MONTH = 0.10
 HOURS_PER_MONTH = 730
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 WEEKS_PER_MONTH = 365.25 / 12 / 7
 DEFAULT_REQUESTS = (1_000, 100_000, 10_000_000)
 RELEASE_BENCH = Path(__file__).with_name("release-bench.json")  # `bench` on the release machine, see README
@@ -45,6 +46,9 @@ class Prices:
     provisioned_per_gb_second: float = PROVISIONED_PER_GB_SECOND
     provisioned_inference_per_gb_second: float = PROVISIONED_INFERENCE_PER_GB_SECOND
     instance_per_hour: float | None = None  # None: the instance type's price from the table
+
+    def instance_price(self, instance: InstanceType) -> float:
+        return self.instance_per_hour or instance.price_per_hour
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,12 @@ class Modes:
     def warm(self) -> WarmHours:
         assert self.ping.serverless.warm is not None
         return self.ping.serverless.warm
+
+    @property
+    def held(self) -> int:
+        """The provisioned concurrency held in warm hours."""
+        assert self.provisioned.serverless.provisioned_concurrency is not None
+        return self.provisioned.serverless.provisioned_concurrency
 
 
 PRICED_REGION = "us-east-1"  # where the default prices are from, so every mode is priced in the same place
@@ -134,19 +144,18 @@ def single_request(bench: dict[str, Any]) -> Workload:
 def monthly(requests: int, work: Workload, modes: Modes, prices: Prices) -> dict[str, float]:
     """Each mode's bill for `requests` a month, standing charges included."""
     memory = modes.serverless.serverless.memory_mb
+    per_request = work.gb_seconds(memory)
     data = requests * work.data_cost(prices)
-    on_demand = requests * work.gb_seconds(memory) * prices.per_gb_second
+    on_demand = requests * per_request * prices.per_gb_second
     pings = modes.warm.pings_per_week * WEEKS_PER_MONTH
     warm_seconds = modes.warm.weekly_minutes * 60 * WEEKS_PER_MONTH
-    month_seconds = HOURS_PER_MONTH * 3600
-    held = modes.provisioned.serverless.provisioned_concurrency or 1
-    held_gb_seconds = memory / 1024 * (held * warm_seconds + 1 * (month_seconds - warm_seconds))
+    held_gb_seconds = memory / 1024 * (modes.held * warm_seconds + 1 * (SECONDS_PER_MONTH - warm_seconds))
     return {
         "serverless": standing(modes.serverless) + on_demand + data,
-        "ping": standing(modes.ping) + on_demand + data + pings * (work.gb_seconds(memory) * prices.per_gb_second
+        "ping": standing(modes.ping) + on_demand + data + pings * (per_request * prices.per_gb_second
                                                                    + work.data_cost(prices)),
         "provisioned": standing(modes.provisioned) + held_gb_seconds * prices.provisioned_per_gb_second
-        + requests * work.gb_seconds(memory) * prices.provisioned_inference_per_gb_second + data,
+        + requests * per_request * prices.provisioned_inference_per_gb_second + data,
         "realtime": standing(modes.realtime) + realtime_fleet(modes.realtime, prices) + data,
     }
 
@@ -154,8 +163,7 @@ def monthly(requests: int, work: Workload, modes: Modes, prices: Prices) -> dict
 def realtime_fleet(config: DeploymentConfig, prices: Prices) -> float:
     """The real-time instances at their minimum count, all month."""
     assert config.realtime is not None
-    per_hour = prices.instance_per_hour or config.realtime.instance.price_per_hour
-    return config.realtime.count_min * per_hour * HOURS_PER_MONTH
+    return config.realtime.count_min * prices.instance_price(config.realtime.instance) * HOURS_PER_MONTH
 
 
 def break_even(work: Workload, modes: Modes, prices: Prices) -> float:
@@ -169,30 +177,30 @@ def cost_table(bench_path: Path, modes: Modes, prices: Prices, requests: tuple[i
     work = single_request(bench)
     assert modes.realtime.realtime is not None
     fleet = modes.realtime.realtime
-    instance_price = prices.instance_per_hour or fleet.instance.price_per_hour
-    held = modes.provisioned.serverless.provisioned_concurrency
+    instance_price = prices.instance_price(fleet.instance)
     memory = modes.serverless.serverless.memory_mb
     realtime_label = f"realtime {fleet.count_min} x {fleet.instance.name}"
+    realtime_width = max(12, len(realtime_label))
     lines = [
         f"one station per request, {work.duration_ms:.2f} ms billed each: {source}",
         f"prices: serverless {memory} MB at ${_price(prices.per_gb_second)}/GB-s; provisioned "
         f"${_price(prices.provisioned_per_gb_second)}/GB-s held + ${_price(prices.provisioned_inference_per_gb_second)}"
         f"/GB-s used; {fleet.instance.name} ${_price(instance_price)}/h; data ${_price(prices.per_gb_data)}/GB",
         f"warm hours: {modes.warm}, {modes.warm.weekly_minutes / 60:g} h a week; pings every "
-        f"{PING_EVERY_MINUTES} min in them; provisioned concurrency {held} in them and 1 (the floor) outside",
+        f"{PING_EVERY_MINUTES} min in them; provisioned concurrency {modes.held} in them and 1 (the floor) outside",
         "",
         f"{'requests / month':>18} {'serverless':>12} {'warm: ping':>12} {'warm: provisioned':>18} "
-        f"{realtime_label:>{max(12, len(realtime_label))}}",
+        f"{realtime_label:>{realtime_width}}",
     ]
     for count in requests:
         bill = monthly(count, work, modes, prices)
         lines.append(f"{count:>18,} {_usd(bill['serverless']):>12} {_usd(bill['ping']):>12} "
-                     f"{_usd(bill['provisioned']):>18} {_usd(bill['realtime']):>{max(12, len(realtime_label))}}")
+                     f"{_usd(bill['provisioned']):>18} {_usd(bill['realtime']):>{realtime_width}}")
     even = break_even(work, modes, prices)
     lines += [
         "",
         f"break-even: {realtime_label} costs less than on-demand serverless above {even:,.0f} requests a month "
-        f"({even / (HOURS_PER_MONTH * 3600):.1f} a second on average, if {fleet.count_min} instances keep up).",
+        f"({even / SECONDS_PER_MONTH:.1f} a second on average, if {fleet.count_min} instances keep up).",
         f"Every column includes the standing charges: the KMS key ${KMS_KEY_PER_MONTH:.2f} and $"
         f"{ALARM_PER_MONTH:.2f} per alarm ({alarm_count(modes.serverless)}, {alarm_count(modes.ping)}, "
         f"{alarm_count(modes.provisioned)} and {alarm_count(modes.realtime)} alarms). Real-time is at its minimum "
