@@ -101,10 +101,16 @@ def check_role(emulator: Emulator, role_arn: str) -> list[str]:
           f"role trust is {trust}")
     check(iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"] == [],
           "the role has managed policies")
-    sids = {s["Sid"] for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]
-            for s in iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]["Statement"]}
+    sids = {s["Sid"] for s in inline_statements(emulator, role_name)}
     check(sids == ROLE_STATEMENTS, f"role statements are {sorted(sids)}")
     return [f"role trust and {len(ROLE_STATEMENTS)} statements"]
+
+
+def inline_statements(emulator: Emulator, role_name: str) -> list[dict[str, Any]]:
+    """Every statement of the role's inline policies."""
+    iam = emulator.client("iam")
+    return [statement for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]
+            for statement in iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]["Statement"]]
 
 
 def endpoint_alarms(emulator: Emulator) -> dict[str, dict[str, Any]]:
@@ -166,8 +172,8 @@ def check_scaling(emulator: Emulator, config: DeploymentConfig) -> list[str]:
     pings = check_pings(emulator, config)
     warm = config.serverless.warm
     resource = f"endpoint/{config.endpoint_name}/variant/{VARIANT_NAME}"
+    found = [(t["ResourceId"], t["ScalableDimension"], t["MinCapacity"], t["MaxCapacity"]) for t in targets]
     if config.realtime and config.realtime.autoscaled:
-        found = [(t["ResourceId"], t["ScalableDimension"], t["MinCapacity"], t["MaxCapacity"]) for t in targets]
         check(found == [(resource, INSTANCE_COUNT, config.realtime.count_min, config.realtime.count_max)],
               f"scalable targets are {found}")
         (policy,) = policies
@@ -183,7 +189,6 @@ def check_scaling(emulator: Emulator, config: DeploymentConfig) -> list[str]:
         check(targets == [] and actions == [], f"scalable targets {targets}, scheduled actions {actions}")
         return ["no scalable target", *pings]
     high = config.serverless.provisioned_concurrency
-    found = [(t["ResourceId"], t["ScalableDimension"], t["MinCapacity"], t["MaxCapacity"]) for t in targets]
     check(found == [(resource, PROVISIONED_CONCURRENCY, PROVISIONED_FLOOR, high)], f"scalable targets are {found}")
     scheduled = sorted((a["Schedule"], a.get("Timezone"), a["ScalableTargetAction"]["MinCapacity"],
                         a["ScalableTargetAction"]["MaxCapacity"]) for a in actions)
@@ -210,10 +215,7 @@ def check_pings(emulator: Emulator, config: DeploymentConfig) -> list[str]:
     check(all(t["Arn"].endswith(":aws-sdk:sagemakerruntime:invokeEndpoint") for t in targets),
           f"ping targets are {[t['Arn'] for t in targets]}")
     check(all(json.loads(t["Input"])["EndpointName"] == config.endpoint_name for t in targets), "ping input")
-    iam = emulator.client("iam")
-    role = targets[0]["RoleArn"].rsplit("/", 1)[1]
-    statements = [st for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
-                  for st in iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]["Statement"]]
+    statements = inline_statements(emulator, targets[0]["RoleArn"].rsplit("/", 1)[1])
     endpoint_arn = emulator.client("sagemaker").describe_endpoint(EndpointName=config.endpoint_name)["EndpointArn"]
     check([(st["Action"], st["Resource"]) for st in statements] == [("sagemaker:InvokeEndpoint", endpoint_arn)],
           f"the ping role may {statements}")

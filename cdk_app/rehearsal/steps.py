@@ -169,13 +169,13 @@ class Rehearsal:
     def back_refused(self) -> list[str]:
         result = self.deploy(*self.cdk_context(RECOVERY), expect_success=False)
         check(result.returncode != 0, "an in-place update from real-time to serverless succeeded")
-        check_endpoint(self.emulator, self.config(REALTIME))
+        realtime = self.config(REALTIME)
+        check_endpoint(self.emulator, realtime)
         return ["in-place update to serverless refused, as SageMaker refuses it",
-                f"endpoint still InService, {endpoint_label(self.config(REALTIME))}"]
+                f"endpoint still InService, {endpoint_label(realtime)}"]
 
     def back_to_serverless(self) -> list[str]:
-        self.cdk("destroy", self.base.stack_name, "--force")
-        check_destroyed(self.emulator, self.base)
+        self.destroy()
         return ["destroyed", *self.deploy_checked(RECOVERY)]
 
     def destroy(self) -> list[str]:
