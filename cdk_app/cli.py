@@ -184,22 +184,23 @@ def _up(args: argparse.Namespace) -> int:
     from cdk_app.progress import say, step
 
     endpoint = LocalEndpoint(_archive(args.archive))
-    python = [sys.executable, "-m", "cdk_app"]
     with _until_stopped(), ExitStack() as running:
         running.callback(endpoint.stop)
         with step("starting the local endpoint (TorchServe)"):
             endpoint.start()
-        api = ChildServer([*python, "api", "--port", str(args.api_port or free_port()), "--endpoint-url",
-                           endpoint.url, *(["--redis-url", args.redis_url] if args.redis_url else [])],
-                          "api-url: ", cwd=REPO_ROOT)
-        running.callback(api.stop)
-        with step("starting the API (uvicorn)"):
-            api_url = api.start()
-        page = ChildServer([*python, "ui", "--port", str(args.ui_port or free_port()), "--api-url", api_url],
-                           "ui-url: ", cwd=REPO_ROOT)
-        running.callback(page.stop)
-        with step("starting the page (Streamlit)"):
-            ui_url = page.start()
+
+        def start(what: str, command: list[str], announces: str) -> str:
+            """One `python -m cdk_app` child, stopped with the rest; its URL once it announces it."""
+            child = ChildServer([sys.executable, "-m", "cdk_app", *command], announces, cwd=REPO_ROOT)
+            running.callback(child.stop)
+            with step(f"starting {what}"):
+                return child.start()
+
+        api_url = start("the API (uvicorn)", ["api", "--port", str(args.api_port or free_port()), "--endpoint-url",
+                                              endpoint.url, *(["--redis-url", args.redis_url] if args.redis_url
+                                                              else [])], "api-url: ")
+        ui_url = start("the page (Streamlit)", ["ui", "--port", str(args.ui_port or free_port()), "--api-url", api_url],
+                       "ui-url: ")
         print(f"endpoint-url: {endpoint.url}\napi-url: {api_url}\nui-url: {ui_url}", flush=True)
         say(f"open {ui_url} for the page, {api_url}/docs for the API. Ctrl-C stops all three.")
         signal.pause()
