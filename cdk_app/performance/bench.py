@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -31,6 +30,7 @@ from cdk_app.client.example_requests import guide_request
 from cdk_app.client.forecast_client import ForecastClient
 from cdk_app.deployment.model_archive import build_archive
 from cdk_app.local_serving.local_endpoint import LocalEndpoint
+from cdk_app.local_serving.model_server import extract_archive
 from cdk_app.loopback import free_port
 from cdk_app.paths import ARTIFACTS_DIR, MODEL_CODE_DIR, REPO_ROOT
 from cdk_app.performance.bench_rows import (
@@ -213,10 +213,9 @@ print(imported - started, time.perf_counter() - imported)
 def own_code_seconds(archive: Path) -> dict[str, float]:
     """What our code adds to a cold start, in a fresh interpreter as a worker has: importing `inference` and
     `model_fn`, apart from importing torch, which the toolkit's own handler needs anyway."""
-    with tempfile.TemporaryDirectory(prefix="velib-cold-") as model_dir:
-        with tarfile.open(archive) as tar:
-            tar.extractall(model_dir, filter="data")
-        result = subprocess.run([sys.executable, "-c", _OWN_CODE_PROBE, model_dir], cwd=Path(model_dir) / "code",
+    with tempfile.TemporaryDirectory(prefix="velib-cold-") as scratch:
+        model_dir = extract_archive(archive, Path(scratch))  # laid out as the container lays it out
+        result = subprocess.run([sys.executable, "-c", _OWN_CODE_PROBE, str(model_dir)], cwd=model_dir / "code",
                                 env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True,
                                 check=True, timeout=300)
     torch_s, own_s = (float(x) for x in result.stdout.split())
