@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cdk_app.deployment.config import LOCAL_ENDPOINT_NAME, endpoint_name_for, project_context
 from cdk_app.deployment.warm_hours import EXAMPLE
+from cdk_app.live_data.commands import add_collect
 from cdk_app.paths import ARTIFACTS_DIR, BENCH_RESULTS, DEFAULT_ARCHIVE, MODEL_CODE_DIR, REPO_ROOT
 
 Handler = Callable[[argparse.Namespace], int]
@@ -107,7 +108,7 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 @contextmanager
-def _until_stopped() -> Iterator[None]:
+def until_stopped() -> Iterator[None]:
     """SIGTERM ends a long-running command the way Ctrl-C does, through the same clean-up, and exits 0."""
     from cdk_app.progress import say
 
@@ -136,7 +137,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     endpoint = LocalEndpoint(_archive(args.archive), endpoint_name=args.endpoint_name, port=args.port,
                              ready_timeout=args.ready_timeout)
-    with _until_stopped(), ExitStack() as running:
+    with until_stopped(), ExitStack() as running:
         running.callback(endpoint.stop)
         with step("starting the SageMaker PyTorch serving stack (TorchServe) and waiting for READY workers"):
             endpoint.start()
@@ -184,7 +185,7 @@ def _up(args: argparse.Namespace) -> int:
     from cdk_app.progress import say, step
 
     endpoint = LocalEndpoint(_archive(args.archive))
-    with _until_stopped(), ExitStack() as running:
+    with until_stopped(), ExitStack() as running:
         running.callback(endpoint.stop)
         with step("starting the local endpoint (TorchServe)"):
             endpoint.start()
@@ -440,7 +441,7 @@ def _add_up(sub: argparse._SubParsersAction) -> None:
 
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_train, _add_package, _add_convert_scaler, _add_serve, _add_predict, _add_api, _add_ui, _add_up, _add_bench,
-    _add_cost, _add_rehearse, _add_smoke,
+    _add_cost, _add_rehearse, _add_smoke, add_collect,
 )
 
 

@@ -1,0 +1,107 @@
+"""One poll of the feed into the history, and what each completed hour sets off: the city forecast, the scores.
+
+Time is the feed's: an hour H is complete once the feed's time passes H, whatever the collector's clock says,
+so a history can be replayed and a test can run 30 feed-hours in seconds. A poll is idempotent: the same feed
+state polled twice is stored once, and a poll cut short is done again by the next one (`latest.json` is
+written last and records which hours' forecasts and scores have run).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from forecast_contract import HORIZON_HOURS, HORIZON_KEYS
+
+from cdk_app.client.forecast_client import EndpointError, ForecastClient
+from cdk_app.live_data.city_forecast import forecast_city
+from cdk_app.live_data.gbfs import GbfsReader
+from cdk_app.live_data.history import HOUR, History, Latest, hour_end, hour_key, score_forecast
+from cdk_app.live_data.snapshot import Snapshot
+
+CATCH_UP_HOURS = 24  # after an outage, at most this many completed hours get their tasks run
+FORECAST_LATE_HOURS = 2  # a completed hour is still forecast this many hours later; older ones are not worth it
+
+
+@dataclass
+class PollReport:
+    feed_time: int
+    stored: bool
+    stations: int = 0
+    skipped: int = 0
+    stale: int = 0
+    hours_complete: int = 0
+    notes: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def line(self) -> str:
+        when = datetime.fromtimestamp(self.feed_time, UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        if not self.stored:
+            return f"feed {when}: unchanged since the last poll, nothing stored"
+        parts = [f"feed {when}: {self.stations} stations read, {self.skipped} skipped, {self.stale} stale; "
+                 f"{self.hours_complete} hours complete", *self.notes, *(f"error: {e}" for e in self.errors)]
+        return "; ".join(parts)
+
+
+class Collector:
+    def __init__(self, reader: GbfsReader, history: History, client: ForecastClient | None = None) -> None:
+        self.reader, self.history, self.client = reader, history, client
+
+    def poll(self) -> PollReport:
+        snapshot = self.reader.poll()
+        with self.history.blobs.exclusive():
+            return self._store(snapshot)
+
+    def _store(self, snapshot: Snapshot) -> PollReport:
+        latest = self.history.latest()
+        if latest is not None and snapshot.feed_time <= latest.feed_time:
+            return PollReport(snapshot.feed_time, stored=False)
+        fresh = self.history.record_hour(snapshot)
+        report = PollReport(snapshot.feed_time, stored=True, stations=len(snapshot.readings),
+                            skipped=len(snapshot.skipped), stale=len(snapshot.readings) - fresh)
+        complete_through = hour_end(snapshot.feed_time) - HOUR
+        done = _tasks_through(latest, complete_through)
+        first = max(done + HOUR, complete_through - (CATCH_UP_HOURS - 1) * HOUR)
+        for hour in range(first, complete_through + HOUR, HOUR):
+            self._score(hour, report)
+            if self.client is not None and hour >= complete_through - FORECAST_LATE_HOURS * HOUR:
+                self._forecast(hour, snapshot, report)
+        self.history.put_latest(snapshot, max(done, complete_through))
+        report.hours_complete = sum(h <= complete_through for h in self.history.hours())
+        return report
+
+    def _forecast(self, hour: int, snapshot: Snapshot, report: PollReport) -> None:
+        if self.history.forecasts(hour):
+            return
+        assert self.client is not None
+        try:
+            forecast = forecast_city(self.client, hour, self.history.counts(hour), snapshot.stations)
+        except EndpointError as error:  # the readings are stored; the forecast is reported, not retried
+            report.errors.append(f"forecast {hour_key(hour)} failed ({type(error).__name__}): {error}")
+            return
+        if forecast is None:
+            report.notes.append(f"forecast {hour_key(hour)}: no station has 18 of its last 24 hours yet")
+            return
+        self.history.put_forecast(forecast)
+        report.notes.append(f"forecast {hour_key(hour)}: {len(forecast.forecasts)} stations by model "
+                            f"{forecast.model_version}")
+
+    def _score(self, completed: int, report: PollReport) -> None:
+        """A forecast is scored once its last horizon has been observed, by each model that made one."""
+        made = completed - HORIZON_HOURS[-1] * HOUR
+        forecasts = [f for f in self.history.forecasts(made) if f.model_version not in self.history.scored(made)]
+        if not forecasts:
+            return
+        observed = {key: self.history.hour_readings(made + h * HOUR) for key, h in zip(HORIZON_KEYS, HORIZON_HOURS,
+                                                                                          strict=True)}
+        for forecast in forecasts:
+            score = score_forecast(forecast, observed)
+            self.history.put_score(score)
+            report.notes.append(f"scored forecast {hour_key(made)} of model {forecast.model_version}: "
+                                f"{score.n[HORIZON_KEYS[0]]} cases")
+
+
+def _tasks_through(latest: Latest | None, complete_through: int) -> int:
+    """A new history starts with nothing to catch up on."""
+    return complete_through if latest is None else latest.tasks_through
+

@@ -1,0 +1,83 @@
+"""`python -m cdk_app collect`: poll the feed into a history, forecast each completed hour, score forecasts."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from contextlib import nullcontext
+from typing import TYPE_CHECKING
+
+from cdk_app.paths import DEFAULT_HISTORY
+
+if TYPE_CHECKING:
+    from cdk_app.client.forecast_client import ForecastClient
+
+DEFAULT_INTERVAL_SECONDS = 60.0
+
+
+def collect(args: argparse.Namespace) -> int:
+    from cdk_app.cli import until_stopped
+    from cdk_app.live_data.blobs import LocalBlobs, open_blobs
+    from cdk_app.live_data.collector import Collector
+    from cdk_app.live_data.gbfs import FeedError, GbfsReader
+    from cdk_app.live_data.history import History
+
+    if args.interval <= 0:
+        raise ValueError(f"--interval: must be more than 0 seconds, got {args.interval}")
+    blobs = open_blobs(args.history)
+    collector = Collector(GbfsReader(args.feed), History(blobs), _client(args))
+    # On disk the history is held for the collector's whole life, so a second collector is refused at once.
+    with until_stopped(), blobs.exclusive() if isinstance(blobs, LocalBlobs) else nullcontext():
+        print(f"collecting {args.feed} into {blobs.location}"
+              + ("" if args.once else f" every {args.interval:g} s (Ctrl-C stops)"), file=sys.stderr, flush=True)
+        while True:
+            started = time.monotonic()
+            try:
+                report = collector.poll()
+            except FeedError as error:
+                if args.once:
+                    raise
+                print(f"poll failed: {error}", flush=True)  # an outage leaves missing hours, and the loop goes on
+            else:
+                print(report.line(), flush=True)
+                if args.once:
+                    return 1 if report.errors else 0
+            time.sleep(max(0.0, args.interval - (time.monotonic() - started)))
+    return 0
+
+
+def _client(args: argparse.Namespace) -> ForecastClient | None:
+    if not (args.endpoint_name or args.endpoint_url):
+        return None
+    from cdk_app.client.forecast_client import ForecastClient
+    from cdk_app.deployment.config import LOCAL_ENDPOINT_NAME
+
+    return ForecastClient(args.endpoint_name or LOCAL_ENDPOINT_NAME, region=args.region,
+                          endpoint_url=args.endpoint_url, cache_ttl_seconds=None)
+
+
+def add_collect(sub: argparse._SubParsersAction) -> None:
+    from cdk_app.live_data.gbfs import DEFAULT_FEED_URL
+
+    p = sub.add_parser(
+        "collect", help="poll a GBFS feed (Velib' by default) into an hourly history, with hourly city forecasts",
+        description="Poll station_status every --interval seconds (station_information when its ttl says so) and "
+                    "keep, per hour, each station's latest fresh reading (a reading more than 60 min older than "
+                    "the feed's time counts as missing). Time is the feed's own. With an endpoint, each completed "
+                    "hour sends every station with 18 of its last 24 hours in one invocation and stores the "
+                    "forecasts; each forecast is scored once its hours are observed (GET /accuracy). One line per "
+                    "poll. A second collector on the same local history is refused.")
+    p.add_argument("--feed", default=DEFAULT_FEED_URL, help="GBFS autodiscovery URL (gbfs.json); default: Velib' "
+                                                            "Metropole, %(default)s")
+    p.add_argument("--history", default=str(DEFAULT_HISTORY),
+                   help="a folder, or s3://bucket/prefix (default: %(default)s, ignored by git)")
+    p.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_SECONDS,
+                   help="seconds between polls (default: %(default)s)")
+    p.add_argument("--once", action="store_true", help="poll once and exit: 0 on success, 1 with a one-line error")
+    endpoint = p.add_mutually_exclusive_group()
+    endpoint.add_argument("--endpoint-name", help="forecast each completed hour with this SageMaker endpoint")
+    endpoint.add_argument("--endpoint-url", help="... or with the local endpoint at this URL (`serve` prints it)")
+    p.add_argument("--region", help="AWS region of --endpoint-name and of an s3:// history "
+                                    "(default: your AWS configuration)")
+    p.set_defaults(handler=collect)

@@ -1,0 +1,201 @@
+"""The collected history: per hour, each station's latest fresh reading; the forecasts made; their scores.
+
+Layout under the history's root (a folder or `s3://bucket/prefix`, the same keys in both):
+
+    latest.json                              the last poll: stations, every reading, what is done
+    hours/2026-11-30T1400Z.json              hour (13:00, 14:00] UTC: each station's latest fresh reading
+    forecasts/2026-11-30T1400Z/<version>.json   the city forecast made from the 24 hours ending then
+    scores/2026-11-30T1400Z/<version>.json      that forecast scored, once its three hours were observed
+
+Times are the feed's, in epoch seconds; an hour is named by its end, in UTC. A reading is stale, and
+counts as missing, when its `last_reported` is more than an hour older than the feed's time. An hour
+with no fresh reading of a station has no entry for it: a missing hour is never invented.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from forecast_contract import HISTORY_HOURS, HORIZON_KEYS
+
+from cdk_app.live_data.blobs import Blobs
+from cdk_app.live_data.snapshot import Reading, Snapshot, Station
+
+HOUR = 3600
+STALE_AFTER_SECONDS = 3600
+_KEY_FORMAT = "%Y-%m-%dT%H%MZ"
+
+Counts = dict[str, list[float | None]]  # station code -> hourly counts, oldest first
+
+
+def hour_end(feed_time: int) -> int:
+    """The hour a feed time belongs to, named by its end: (H - 1 h, H]."""
+    return -(-feed_time // HOUR) * HOUR
+
+
+def hour_key(hour: int) -> str:
+    return datetime.fromtimestamp(hour, UTC).strftime(_KEY_FORMAT)
+
+
+def hour_of_key(key: str) -> int:
+    return int(datetime.strptime(key, _KEY_FORMAT).replace(tzinfo=UTC).timestamp())
+
+
+def is_stale(reading: Reading, feed_time: int) -> bool:
+    return feed_time - reading.last_reported > STALE_AFTER_SECONDS
+
+
+def _dump(data: Any) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class Latest:
+    """The last stored poll. `tasks_through` is the last completed hour whose forecast and scoring ran."""
+
+    feed_time: int
+    tasks_through: int
+    stations: dict[str, Station]
+    readings: dict[str, Reading]
+    skipped: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CityForecast:
+    """One model's forecast of every forecastable station from the 24 hours ending at `hour`.
+    `last_counts` is each station's last count (persistence's forecast at every horizon)."""
+
+    hour: int
+    model_version: str
+    forecasts: dict[str, dict[str, float]]
+    last_counts: dict[str, float]
+
+
+@dataclass(frozen=True)
+class Score:
+    """A city forecast against what happened: per horizon, cases scored and summed absolute errors."""
+
+    hour: int
+    model_version: str
+    n: dict[str, int]
+    abs_error: dict[str, float]
+    persistence_abs_error: dict[str, float]
+
+
+class History:
+    def __init__(self, blobs: Blobs) -> None:
+        self.blobs = blobs
+
+    @property
+    def location(self) -> str:
+        return self.blobs.location
+
+    def _json(self, key: str) -> Any:
+        data = self.blobs.read(key)
+        return None if data is None else json.loads(data)
+
+    # ------------------------------------------------------------------------------------------- polls
+    def latest(self) -> Latest | None:
+        raw = self._json("latest.json")
+        if raw is None:
+            return None
+        return Latest(feed_time=raw["feed_time"], tasks_through=raw["tasks_through"],
+                      stations={c: Station(code=c, **s) for c, s in raw["stations"].items()},
+                      readings={c: Reading(code=c, **r) for c, r in raw["readings"].items()},
+                      skipped=raw["skipped"])
+
+    def put_latest(self, snapshot: Snapshot, tasks_through: int) -> None:
+        """Written last in a poll: a poll cut short before it is simply done again."""
+        self.blobs.write("latest.json", _dump({
+            "feed_time": snapshot.feed_time, "tasks_through": tasks_through, "skipped": snapshot.skipped,
+            "stations": {c: _fields(s) for c, s in snapshot.stations.items()},
+            "readings": {c: _fields(r) for c, r in snapshot.readings.items()}}))
+
+    def record_hour(self, snapshot: Snapshot) -> int:
+        """Merge the snapshot's fresh readings into its hour; returns how many were fresh."""
+        hour = hour_end(snapshot.feed_time)
+        key = f"hours/{hour_key(hour)}.json"
+        entries: dict[str, Any] = (self._json(key) or {"hour": hour, "readings": {}})["readings"]
+        fresh = {c: r for c, r in snapshot.readings.items() if not is_stale(r, snapshot.feed_time)}
+        for code, reading in fresh.items():
+            if entries.get(code, {}).get("feed_time", -1) <= snapshot.feed_time:
+                entries[code] = {**_fields(reading), "feed_time": snapshot.feed_time}
+        self.blobs.write(key, _dump({"hour": hour, "readings": entries}))
+        return len(fresh)
+
+    def hour_readings(self, hour: int) -> dict[str, Reading]:
+        raw = self._json(f"hours/{hour_key(hour)}.json")
+        if raw is None:
+            return {}
+        return {c: Reading(code=c, **{k: v for k, v in r.items() if k != "feed_time"})
+                for c, r in raw["readings"].items()}
+
+    def hours(self) -> list[int]:
+        return [hour_of_key(k.removeprefix("hours/").removesuffix(".json")) for k in self.blobs.keys("hours/")]
+
+    def counts(self, end_hour: int, hours: int = HISTORY_HOURS) -> Counts:
+        """Every station's hourly counts for the `hours` hours ending at `end_hour`, None where missing."""
+        window = [self.hour_readings(end_hour - HOUR * (hours - 1 - i)) for i in range(hours)]
+        codes = sorted(set().union(*window))
+        return {c: [float(w[c].bikes) if c in w else None for w in window] for c in codes}
+
+    # --------------------------------------------------------------------------------------- forecasts
+    def put_forecast(self, forecast: CityForecast) -> None:
+        self.blobs.write(f"forecasts/{hour_key(forecast.hour)}/{forecast.model_version}.json",
+                         _dump(asdict(forecast)))
+
+    def forecasts(self, hour: int) -> list[CityForecast]:
+        prefix = f"forecasts/{hour_key(hour)}/"
+        return [CityForecast(**self._json(k)) for k in self.blobs.keys(prefix)]
+
+    def forecast_hours(self) -> list[int]:
+        return sorted({hour_of_key(k.split("/")[1]) for k in self.blobs.keys("forecasts/")})
+
+    # ------------------------------------------------------------------------------------------ scores
+    def put_score(self, score: Score) -> None:
+        self.blobs.write(f"scores/{hour_key(score.hour)}/{score.model_version}.json", _dump(asdict(score)))
+
+    def scored(self, hour: int) -> set[str]:
+        return {k.rsplit("/", 1)[1].removesuffix(".json") for k in self.blobs.keys(f"scores/{hour_key(hour)}/")}
+
+    def scores(self) -> list[Score]:
+        return [Score(**self._json(k)) for k in self.blobs.keys("scores/")]
+
+
+def _fields(record: Station | Reading) -> dict[str, Any]:
+    return {k: v for k, v in asdict(record).items() if k != "code"}
+
+
+def score_forecast(forecast: CityForecast, observed: Mapping[str, Mapping[str, Reading]]) -> Score:
+    """Each horizon against the count observed then (`observed[horizon]`), beside persistence on the same cases."""
+    n: dict[str, int] = {}
+    errors: dict[str, float] = {}
+    persistence: dict[str, float] = {}
+    for horizon in HORIZON_KEYS:
+        actual = observed[horizon]
+        cases = [(p[horizon], forecast.last_counts[c], actual[c].bikes) for c, p in forecast.forecasts.items()
+                 if c in actual]
+        n[horizon] = len(cases)
+        errors[horizon] = round(sum(abs(p - a) for p, _, a in cases), 6)
+        persistence[horizon] = round(sum(abs(last - a) for _, last, a in cases), 6)
+    return Score(forecast.hour, forecast.model_version, n, errors, persistence)
+
+
+def accuracy(scores: Iterable[Score]) -> dict[str, Any]:
+    """`{"by_model_version": {version: {"T+1h": {"n", "mae", "persistence_mae"}, ...}}}`, MAE in bikes."""
+    totals: dict[str, dict[str, list[float]]] = {}
+    for score in scores:
+        by_horizon = totals.setdefault(score.model_version, {h: [0, 0.0, 0.0] for h in HORIZON_KEYS})
+        for horizon in HORIZON_KEYS:
+            by_horizon[horizon][0] += score.n[horizon]
+            by_horizon[horizon][1] += score.abs_error[horizon]
+            by_horizon[horizon][2] += score.persistence_abs_error[horizon]
+    return {"by_model_version": {
+        version: {h: {"n": int(n), "mae": round(err / n, 4) if n else None,
+                      "persistence_mae": round(pers / n, 4) if n else None}
+                  for h, (n, err, pers) in by_horizon.items()}
+        for version, by_horizon in sorted(totals.items())}}

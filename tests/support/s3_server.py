@@ -1,0 +1,32 @@
+"""A moto S3 server on loopback, for histories kept in S3: real HTTP, botocore unstubbed."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from cdk_app.loopback import free_port, url
+
+_NUMBERS = itertools.count()
+
+
+@contextmanager
+def s3_bucket() -> Iterator[tuple[Any, str]]:
+    """An S3 client on a moto server, and a bucket of its own (moto's state is shared by the whole process);
+    the server stops with the block."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        client = boto3.client("s3", endpoint_url=url(port), region_name="eu-west-3", aws_access_key_id="testing",
+                              aws_secret_access_key="testing")
+        bucket = f"velib-history-{next(_NUMBERS)}"
+        client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "eu-west-3"})
+        yield client, bucket
+    finally:
+        server.stop()
