@@ -59,7 +59,7 @@ up: setup
 run: synth up
 
 # cdk synth (cdk-nag runs inside it), then cfn-lint and checkov on every synthesized template, in every
-# serving mode: serverless, warm hours by pings and by provisioned concurrency, real-time.
+# serving mode: serverless, warm hours by pings and by provisioned concurrency, real-time; and with the collector.
 WARM_HOURS := Mon-Fri 07:00-10:00,16:30-20:00
 define check_mode
 	npx cdk synth --no-notices --quiet -o cdk.out/$(1) -c github_repository=example/velib-forecast $(2)
@@ -74,6 +74,7 @@ check-templates: setup $(CHECKOV_VENV)/.installed
 	$(call check_mode,warm-provisioned,-c "warm_hours=$(WARM_HOURS)" -c warm_strategy=provisioned \
 		-c provisioned_concurrency=2)
 	$(call check_mode,realtime,-c endpoint_type=realtime)
+	$(call check_mode,collector,-c collector=true)
 
 train: setup
 	$(PY) -m cdk_app train
@@ -101,5 +102,7 @@ cost: setup
 rehearse: setup
 	$(PY) -m cdk_app rehearse
 
+# build/history is the collector's history: data, not a build product, so clean keeps it.
 clean:
-	rm -rf cdk.out build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	find build -mindepth 1 -maxdepth 1 ! -name history -exec rm -rf {} + 2>/dev/null || true

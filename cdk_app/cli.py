@@ -167,7 +167,7 @@ def _api(args: argparse.Namespace) -> int:
         endpoint_name=_endpoint_name(args),
         endpoint_url=args.endpoint_url, region=args.region, redis_url=args.redis_url or os.environ.get("REDIS_URL"),
         rate_limit=args.rate_limit, trusted_proxies=parse_proxies(args.trusted_proxies or ""),
-        endpoint_timeout_seconds=args.endpoint_timeout, stations_file=args.stations)
+        endpoint_timeout_seconds=args.endpoint_timeout, stations_file=args.stations, history=args.history)
     serve_api(settings, args.port)
     return 0
 
@@ -179,11 +179,21 @@ def _ui(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace) -> int:
-    from cdk_app.child_process import ChildServer
+    import subprocess
+
+    from cdk_app.child_process import ChildServer, terminate
+    from cdk_app.live_data.gbfs import FeedError, GbfsReader
     from cdk_app.local_serving.local_endpoint import LocalEndpoint
     from cdk_app.loopback import free_port
     from cdk_app.progress import say, step
 
+    live = args.stations == "velib"
+    if live:
+        try:
+            GbfsReader(args.feed).poll()
+        except FeedError as error:  # one line, naming the file and the problem
+            say(f"the live feed is unreachable ({error}); serving the simulator's 300 stations instead")
+            live = False
     endpoint = LocalEndpoint(_archive(args.archive))
     with until_stopped(), ExitStack() as running:
         running.callback(endpoint.stop)
@@ -197,13 +207,21 @@ def _up(args: argparse.Namespace) -> int:
             with step(f"starting {what}"):
                 return child.start()
 
+        if live:  # its one line per poll goes to our stderr: a pipe nobody reads would fill and stop it
+            with step(f"starting the collector ({args.feed} into {args.history})"):
+                collector = subprocess.Popen([sys.executable, "-m", "cdk_app", "collect", "--feed", args.feed,
+                                              "--history", args.history, "--endpoint-url", endpoint.url],
+                                             cwd=REPO_ROOT, stdout=sys.stderr.fileno())
+                running.callback(terminate, collector)
         api_url = start("the API (uvicorn)", ["api", "--port", str(args.api_port or free_port()), "--endpoint-url",
                                               endpoint.url, *(["--redis-url", args.redis_url] if args.redis_url
-                                                              else [])], "api-url: ")
+                                                              else []),
+                                              *(["--history", args.history] if live else [])], "api-url: ")
         ui_url = start("the page (Streamlit)", ["ui", "--port", str(args.ui_port or free_port()), "--api-url", api_url],
                        "ui-url: ")
         print(f"endpoint-url: {endpoint.url}\napi-url: {api_url}\nui-url: {ui_url}", flush=True)
-        say(f"open {ui_url} for the page, {api_url}/docs for the API. Ctrl-C stops all three.")
+        say(f"open {ui_url} for the page, {api_url}/docs for the API. Ctrl-C stops all "
+            f"{'four (the collector too)' if live else 'three'}.")
         signal.pause()
     return 0
 
@@ -316,11 +334,12 @@ def _bench(args: argparse.Namespace) -> int:
 def _cost(args: argparse.Namespace) -> int:
     from cdk_app.performance.cost import Prices, cost_table, project_modes
 
-    overrides = {key: value for key, value in (("memory_mb", args.memory_mb), ("instance_type", args.instance_type))
-                 if value is not None}
+    overrides = {key: value for key, value in (("memory_mb", args.memory_mb), ("instance_type", args.instance_type),
+                                               ("collector", args.collector or None)) if value is not None}
     prices = Prices(args.price_per_gb_second, args.price_per_gb_data, args.price_provisioned_per_gb_second,
                     args.price_provisioned_inference_per_gb_second, args.instance_price)
-    print(cost_table(args.bench, project_modes(args.warm_hours, **overrides), prices, tuple(args.requests)))
+    print(cost_table(args.bench, project_modes(args.warm_hours, **overrides), prices, tuple(args.requests),
+                     args.collector_poll_ms, args.collector_memory_mb))
     return 0
 
 
@@ -337,14 +356,16 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_cost(sub: argparse._SubParsersAction) -> None:
+    from cdk_app.deployment.config import COLLECTOR_MEMORY_MB
     from cdk_app.performance import cost
 
     p = sub.add_parser("cost", help="monthly bill of every serving mode, and where real-time breaks even",
                        description="Prices on-demand serverless, serverless with warm hours by pings and by "
                                    "provisioned concurrency, and real-time instances, side by side, for each monthly "
                                    "request count, from the durations `bench` measured (or those measured at "
-                                   "release, when it has not run). Settings come from cdk.json; prices are "
-                                   "us-east-1 defaults, every one a flag.")
+                                   "release, when it has not run), then the collector's bill by polling interval. "
+                                   "Settings come from cdk.json; prices are us-east-1 defaults, every serving one "
+                                   "a flag.")
     p.add_argument("--requests", type=int, nargs="+", default=list(cost.DEFAULT_REQUESTS),
                    help="requests per month, one station each (default: %(default)s)")
     p.add_argument("--bench", type=Path, default=BENCH_RESULTS, help="results of `bench` (default: %(default)s)")
@@ -362,6 +383,12 @@ def _add_cost(sub: argparse._SubParsersAction) -> None:
                    help="inference on provisioned concurrency, USD (default: %(default)s)")
     p.add_argument("--instance-price", type=float,
                    help="real-time instance, USD per hour (default: the instance type's us-east-1 price)")
+    p.add_argument("--collector", action="store_true",
+                   help="include the collector in every mode (default: as collector in cdk.json says)")
+    p.add_argument("--collector-poll-ms", type=float, default=cost.COLLECTOR_POLL_MS,
+                   help="one poll's billed duration; its Duration metric in AWS tells (default: %(default)s)")
+    p.add_argument("--collector-memory-mb", type=int, default=COLLECTOR_MEMORY_MB,
+                   help="the collector function's memory (default: %(default)s, as deployed)")
     p.set_defaults(handler=_cost)
 
 
@@ -403,9 +430,10 @@ def _add_smoke(sub: argparse._SubParsersAction) -> None:
 def _add_api(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("api", help="serve the web API (FastAPI) in front of an endpoint, local or in AWS",
                        description="POST /predict, POST /predict/batch, GET /stations, GET /stations/{code}/forecast, "
-                                   "GET /forecasts, GET /health, docs at /docs. Serves on 127.0.0.1 until Ctrl-C and "
-                                   "prints api-url when ready. Cache (5 min) and rate limit are per process, or "
-                                   "shared in Redis with --redis-url.")
+                                   "GET /forecasts, GET /health, docs at /docs; with --history, stored forecasts, "
+                                   "GET /stations/{code}/past-forecasts and GET /accuracy. Serves on 127.0.0.1 until "
+                                   "Ctrl-C and prints api-url when ready. Cache (5 min) and rate limit are per "
+                                   "process, or shared in Redis with --redis-url.")
     p.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default: %(default)s)")
     _add_endpoint_arguments(p)
     p.add_argument("--redis-url", help="share cache and rate limit in Redis, e.g. redis://127.0.0.1:6379/0 "
@@ -414,8 +442,11 @@ def _add_api(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trusted-proxies", help="comma-separated addresses or CIDRs whose X-Forwarded-For is believed")
     p.add_argument("--endpoint-timeout", type=float, default=30.0,
                    help="seconds to wait for the endpoint, cold start included, before a 503 (default: %(default)s)")
-    p.add_argument("--stations", type=Path, help="your own stations' hourly history, as JSON (see README); "
-                                                 "default: the simulator's 300 stations")
+    stations = p.add_mutually_exclusive_group()
+    stations.add_argument("--stations", type=Path, help="your own stations' hourly history, as JSON (see README); "
+                                                        "default: the simulator's 300 stations")
+    stations.add_argument("--history", help="serve the stations and stored forecasts of a history `collect` writes: "
+                                            "a folder or s3://bucket/prefix")
     p.set_defaults(handler=_api)
 
 
@@ -429,9 +460,20 @@ def _add_ui(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_up(sub: argparse._SubParsersAction) -> None:
+    from cdk_app.live_data.gbfs import DEFAULT_FEED_URL
+    from cdk_app.paths import DEFAULT_HISTORY
+
     p = sub.add_parser("up", help="start the local endpoint, the API and the page together (make run)",
                        description="Serve model.tar.gz locally, the API in front of it and the page in front of the "
-                                   "API, each on 127.0.0.1; print the three URLs; Ctrl-C stops all three.")
+                                   "API, each on 127.0.0.1; print the three URLs; Ctrl-C stops all three. With "
+                                   "--stations velib, the collector too, and the API serves its history.")
+    p.add_argument("--stations", choices=("simulated", "velib"), default="simulated",
+                   help="simulated: the training simulator's 300 stations, offline; velib: the live feed, collected "
+                        "into --history and forecast hourly by the local endpoint (the simulated stations if the "
+                        "feed does not answer). Default: %(default)s")
+    p.add_argument("--feed", default=DEFAULT_FEED_URL, help="GBFS feed for --stations velib (default: %(default)s)")
+    p.add_argument("--history", default=str(DEFAULT_HISTORY),
+                   help="where --stations velib collects, a folder or s3://bucket/prefix (default: %(default)s)")
     p.add_argument("--archive", type=Path, help="model.tar.gz to serve (default: build it from artifacts/)")
     p.add_argument("--api-port", type=int, help="default: a free port")
     p.add_argument("--ui-port", type=int, help="default: a free port")

@@ -15,6 +15,7 @@ MICROSECONDS_PER_MS = 1000
 NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"  # real-time instance metrics (CPU, memory, disk)
 ROLLBACK_ALARMS = ("ServerErrorRate", "ModelLatencyP99")  # a real-time deployment rolls back when one fires
+LAMBDA_NAMESPACE = "AWS/Lambda"
 
 
 @dataclass(frozen=True)
@@ -61,3 +62,10 @@ def endpoint_alarm_specs(config: DeploymentConfig) -> list[AlarmSpec]:
     """The endpoint alarms a deployment of `config` has."""
     return alarm_specs(config.alarms, config.serverless.provisioned_concurrency is not None,
                        config.realtime.instance.vcpus if config.realtime else None)
+
+
+def collector_alarm_specs(config: DeploymentConfig) -> list[AlarmSpec]:
+    """The collector's alarm, when it is deployed: any failed poll (its dimension is the function's name)."""
+    return [] if config.collector is None else [AlarmSpec(
+        "CollectorErrors", "Errors", "Sum", 0,
+        "A collector poll failed: a reading or an hourly forecast may be missing from the history.", LAMBDA_NAMESPACE)]

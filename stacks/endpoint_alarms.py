@@ -15,23 +15,31 @@ from stacks.alarm_specs import AlarmSpec
 from stacks.endpoint_metrics import endpoint_metric
 
 
+def notifying_alarm(scope: Construct, construct_id: str, *, description: str, metric: cloudwatch.IMetric,
+                    threshold: float, topic: sns.ITopic) -> cloudwatch.Alarm:
+    """Above `threshold` in one period fires it, silence never does, and the topic hears both ways.
+    Every alarm of the stack is one of these (the endpoint's, the pings', the collector's)."""
+    alarm = cloudwatch.Alarm(
+        scope, construct_id,
+        alarm_description=description,
+        metric=metric,
+        threshold=threshold,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluation_periods=1,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+    )
+    notify = actions.SnsAction(topic)
+    alarm.add_alarm_action(notify)
+    alarm.add_ok_action(notify)
+    return alarm
+
+
 class EndpointAlarms(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, endpoint_name: str, specs: list[AlarmSpec],
                  period_minutes: int, topic: sns.ITopic) -> None:
         super().__init__(scope, construct_id)
-        notify = actions.SnsAction(topic)
-        self.alarms: dict[str, cloudwatch.Alarm] = {}
-        for spec in specs:
-            alarm = cloudwatch.Alarm(
-                self, spec.construct_id,
-                alarm_description=f"{endpoint_name}: {spec.description}",
-                metric=endpoint_metric(endpoint_name, spec.metric_name, spec.statistic, period_minutes,
-                                       namespace=spec.namespace),
-                threshold=spec.threshold,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                evaluation_periods=1,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-            alarm.add_alarm_action(notify)
-            alarm.add_ok_action(notify)
-            self.alarms[spec.construct_id] = alarm
+        self.alarms = {spec.construct_id: notifying_alarm(
+            self, spec.construct_id, description=f"{endpoint_name}: {spec.description}",
+            metric=endpoint_metric(endpoint_name, spec.metric_name, spec.statistic, period_minutes,
+                                   namespace=spec.namespace),
+            threshold=spec.threshold, topic=topic) for spec in specs}

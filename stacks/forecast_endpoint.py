@@ -11,6 +11,7 @@ instance's share of the traffic) and rolls back by itself if a rollback alarm fi
 
 from __future__ import annotations
 
+from aws_cdk import Annotations
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sagemaker as sagemaker
@@ -55,6 +56,13 @@ def deployment_config(realtime: RealtimeSettings, rollback_alarms: list[str]
             alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=name) for name in rollback_alarms]))
 
 
+def unknown_instance_warning(realtime: RealtimeSettings) -> str:
+    """Deployed as given, since AWS may host it; what the stack had to assume is said at synth."""
+    instance = realtime.instance
+    return (f"instance_type {instance.name} is not in cdk_app/deployment/instance_types.py: deployed as given, "
+            f"with {instance.vcpus} vCPUs (from its size) for the CPU alarm; `cost` needs --instance-price for it")
+
+
 class ForecastEndpoint(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, endpoint_name: str, serverless: ServerlessSettings,
                  realtime: RealtimeSettings | None, image_uri: str, model_data_url: str,
@@ -75,6 +83,8 @@ class ForecastEndpoint(Construct):
             self.model.add_metadata("checkov", {"skip": [{
                 "id": "CKV_AWS_370",
                 "comment": "Serverless Inference does not support network isolation (EnableNetworkIsolation)"}]})
+        if realtime and not realtime.instance.known:
+            Annotations.of(self).add_warning_v2("velib:unknown-instance-type", unknown_instance_warning(realtime))
         self.endpoint_config = sagemaker.CfnEndpointConfig(
             self, "EndpointConfig",
             production_variants=[_variant(self.model.attr_model_name, serverless, realtime)],

@@ -1,29 +1,30 @@
 """The whole deployment: model archive, role, endpoint (serverless or real-time), its scaling or warm hours,
-log group, alarms, dashboard and budget."""
+log group, alarms, dashboard and budget, and with `collector=true` the collector and its history."""
 
 from __future__ import annotations
 
 import json
 
-from aws_cdk import CfnOutput, Environment, RemovalPolicy, Stack, Tags
-from aws_cdk import aws_logs as logs
+from aws_cdk import CfnOutput, Environment, Stack, Tags
 from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
 
 from cdk_app.client.example_requests import guide_request
-from cdk_app.deployment.config import PROJECT, DeploymentConfig
+from cdk_app.deployment.collector_asset import stage_collector_asset
+from cdk_app.deployment.config import PROJECT, CollectorSettings, DeploymentConfig
 from cdk_app.deployment.dlc_image import dlc_image, partition_of
 from cdk_app.deployment.model_archive import build_archive
 from cdk_app.paths import BUILD_DIR, MODEL_CODE_DIR
-from stacks.alarm_specs import ROLLBACK_ALARMS, endpoint_alarm_specs
+from stacks.alarm_specs import ROLLBACK_ALARMS, collector_alarm_specs, endpoint_alarm_specs
 from stacks.alert_topic import AlertTopic
 from stacks.cost_budget import CostBudget, cost_filters
-from stacks.encryption_key import EncryptionKey
+from stacks.encryption_key import EncryptionKey, encrypted_log_group
 from stacks.endpoint_alarms import EndpointAlarms
 from stacks.endpoint_dashboard import EndpointDashboard
 from stacks.endpoint_scaling import InstanceAutoscaling, ProvisionedWarmHours
 from stacks.execution_role import ExecutionRole
 from stacks.forecast_endpoint import ForecastEndpoint, container_environment
+from stacks.history_collector import HistoryCollector
 from stacks.warm_pings import WarmPings
 
 CONSOLE_HOSTS = {"aws": "console.aws.amazon.com", "aws-cn": "console.amazonaws.cn",
@@ -40,10 +41,8 @@ class VelibForecastStack(Stack):
 
         model_archive = s3_assets.Asset(self, "ModelArchive", path=str(archive.path))
         encryption = EncryptionKey(self, "Encryption", log_group_name=config.log_group_name)
-        log_group = logs.CfnLogGroup(self, "EndpointLogs", log_group_name=config.log_group_name,
-                                     retention_in_days=config.log_retention_days,
-                                     kms_key_id=encryption.key.key_arn)
-        log_group.apply_removal_policy(RemovalPolicy.DESTROY)
+        log_group = encrypted_log_group(self, "EndpointLogs", name=config.log_group_name,
+                                        retention_days=config.log_retention_days, key=encryption.key)
         role = ExecutionRole(self, "ExecutionRole", model_archive=model_archive, image=image,
                              log_group_arn=log_group.attr_arn, endpoint_type=config.endpoint_type)
         alerts = AlertTopic(self, "Alerts", key=encryption.key, email=config.alarm_email)
@@ -58,8 +57,9 @@ class VelibForecastStack(Stack):
             log_group=log_group, volume_key=encryption.key,
             rollback_alarms=[alarms.alarms[name].alarm_name for name in ROLLBACK_ALARMS])
         self._add_scaling(config, endpoint, alerts)
-        EndpointDashboard(self, "Monitoring", endpoint_name=config.endpoint_name,
-                          period_minutes=config.alarms.period_minutes, instances=config.realtime is not None)
+        monitoring = EndpointDashboard(self, "Monitoring", endpoint_name=config.endpoint_name,
+                                       period_minutes=config.alarms.period_minutes,
+                                       instances=config.realtime is not None)
         if config.budget_usd is not None:
             CostBudget(self, "Cost", amount_usd=config.budget_usd,
                        filters=cost_filters(config.budget_scope, config.region), topic=alerts,
@@ -77,8 +77,22 @@ class VelibForecastStack(Stack):
             "DashboardUrl": f"https://{CONSOLE_HOSTS[partition_of(config.region)]}/cloudwatch/home?"
                             f"region={config.region}#dashboards:name={config.endpoint_name}",
         }
+        if config.collector is not None:
+            outputs.update(self._add_collector(config, config.collector, endpoint, encryption, alerts, monitoring))
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
+
+    def _add_collector(self, config: DeploymentConfig, settings: CollectorSettings, endpoint: ForecastEndpoint,
+                       encryption: EncryptionKey, alerts: AlertTopic, monitoring: EndpointDashboard
+                       ) -> dict[str, str]:
+        """The collector, its row on the dashboard, and the outputs that say where its history is."""
+        collector = HistoryCollector(
+            self, "Collector", settings=settings, function_name=config.collector_function_name,
+            code=stage_collector_asset().path, endpoint_name=config.endpoint_name, endpoint_arn=endpoint.endpoint.ref,
+            encryption=encryption, log_retention_days=config.log_retention_days,
+            alarm=collector_alarm_specs(config)[0], period_minutes=config.alarms.period_minutes, topic=alerts.topic)
+        monitoring.dashboard.add_widgets(collector.widget())
+        return {"HistoryUrl": collector.history_url, "HistoryBucketName": collector.bucket.bucket_name}
 
     def _add_scaling(self, config: DeploymentConfig, endpoint: ForecastEndpoint, alerts: AlertTopic) -> None:
         """Autoscaling for real-time; for serverless, warm hours by the strategy chosen, if any."""

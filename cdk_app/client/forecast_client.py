@@ -11,7 +11,7 @@ import json
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -78,10 +78,13 @@ class Forecast:
 
 
 class TtlCache:
-    """Keyed by the whole request: station and hour alone would serve another history's answer."""
+    """Keyed by the whole request: station and hour alone would serve another history's answer.
 
-    def __init__(self, ttl_seconds: float, max_entries: int) -> None:
-        self.ttl, self.max_entries = ttl_seconds, max_entries
+    `clock` tells the time entries expire by; a test passes its own so that expiry needs no sleeping.
+    """
+
+    def __init__(self, ttl_seconds: float, max_entries: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl, self.max_entries, self.clock = ttl_seconds, max_entries, clock
         self.entries: OrderedDict[str, tuple[float, Forecast]] = OrderedDict()
         self.lock = threading.Lock()
 
@@ -92,7 +95,7 @@ class TtlCache:
     def get(self, key: str) -> Forecast | None:
         with self.lock:
             hit = self.entries.get(key)
-            if hit is None or hit[0] < time.monotonic():
+            if hit is None or hit[0] < self.clock():
                 self.entries.pop(key, None)
                 return None
             self.entries.move_to_end(key)
@@ -100,7 +103,7 @@ class TtlCache:
 
     def put(self, key: str, value: Forecast) -> None:
         with self.lock:
-            self.entries[key] = (time.monotonic() + self.ttl, value)
+            self.entries[key] = (self.clock() + self.ttl, value)
             self.entries.move_to_end(key)
             while len(self.entries) > self.max_entries:
                 self.entries.popitem(last=False)
@@ -133,14 +136,15 @@ class ForecastClient:
     def __init__(self, endpoint_name: str, *, region: str | None = None, endpoint_url: str | None = None,
                  retry_mode: str = "standard", max_attempts: int = 4, connect_timeout: float = 5.0,
                  read_timeout: float = 70.0, cache_ttl_seconds: float | None = DEFAULT_CACHE_TTL_SECONDS,
-                 cache_entries: int = 10_000, runtime_client: Any = None) -> None:
+                 cache_entries: int = 10_000, runtime_client: Any = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         if retry_mode not in ("standard", "adaptive"):
             raise ValueError(f"retry_mode: must be 'standard' or 'adaptive', got {retry_mode!r}")
         self.endpoint_name = endpoint_name
         config = Config(retries={"mode": retry_mode, "total_max_attempts": max_attempts},
                         connect_timeout=connect_timeout, read_timeout=read_timeout)
         self.runtime = runtime_client or _runtime_client(region, endpoint_url, config)
-        self.cache = TtlCache(cache_ttl_seconds, cache_entries) if cache_ttl_seconds else None
+        self.cache = TtlCache(cache_ttl_seconds, cache_entries, clock) if cache_ttl_seconds else None
 
     def predict(self, request: Mapping[str, Any]) -> Forecast:
         return self.predict_many([request])[0]

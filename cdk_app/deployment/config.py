@@ -14,10 +14,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cdk_app.deployment.dlc_image import REGISTRY_ACCOUNTS
-from cdk_app.deployment.instance_types import INSTANCE_TYPES, InstanceType
+from cdk_app.deployment.instance_types import InstanceType, InstanceTypeError, instance_type
 from cdk_app.deployment.serverless_regions import serverless_refusal
 from cdk_app.deployment.warm_hours import WarmHours, WarmHoursError, parse_windows
 from cdk_app.paths import CDK_JSON, REPO_ROOT
@@ -53,7 +54,13 @@ KEYS = ("stage", "account", "region", "endpoint_type", "memory_mb", "max_concurr
         "log_retention_days", "model_server_timeout_seconds", "artifacts_dir", "alarm_5xx_rate", "alarm_4xx_rate",
         "alarm_latency_p99_ms", "alarm_cold_start_ms", "alarm_spillover_invocations", "alarm_cpu_percent",
         "alarm_memory_percent", "alarm_period_minutes", "github_repository", "github_oidc_provider_arn",
-        "cdk_qualifier")
+        "cdk_qualifier", "collector", "collector_interval_minutes", "collector_feed_url", "history_retention_days")
+# The forecaster reads the last 24 hours and S3 expires objects at day granularity: 2 days always keeps a full one.
+HISTORY_RETENTION_DAYS = (2, 3650)
+COLLECTOR_MEMORY_MB = 512  # one poll parses ~1,500 stations twice; `cost` prices the function at this size
+COLLECTOR_TIMEOUT_SECONDS = 120  # two feed downloads, S3, and once an hour an endpoint call of up to 60 s
+NONCURRENT_VERSION_DAYS = 7  # the history's overwritten objects: a week to notice a bad write and restore them
+_BOOLEANS = {"true": True, "false": False}
 
 
 class ConfigError(ValueError):
@@ -108,6 +115,15 @@ class CiSettings:
 
 
 @dataclass(frozen=True)
+class CollectorSettings:
+    """The Lambda collector that polls the GBFS feed into an S3 history and forecasts every station hourly."""
+
+    interval_minutes: int
+    feed_url: str
+    history_retention_days: int
+
+
+@dataclass(frozen=True)
 class DeploymentConfig:
     stage: str
     account: str | None
@@ -123,6 +139,7 @@ class DeploymentConfig:
     artifacts_dir: Path
     alarms: AlarmThresholds
     ci: CiSettings | None
+    collector: CollectorSettings | None  # checked whatever `collector` says; None when it is false
 
     @property
     def endpoint_type(self) -> str:
@@ -139,6 +156,10 @@ class DeploymentConfig:
     @property
     def log_group_name(self) -> str:
         return f"/aws/sagemaker/Endpoints/{self.endpoint_name}"
+
+    @property
+    def collector_function_name(self) -> str:
+        return f"{self.endpoint_name}-collector"
 
 
 def endpoint_name_for(stage: str) -> str:
@@ -215,7 +236,10 @@ def _warm_hours(get: Callable[[str], Any], provisioned: int | None) -> WarmHours
 
 
 def _realtime(get: Callable[[str], Any]) -> RealtimeSettings:
-    instance = INSTANCE_TYPES[_choice("instance_type", get("instance_type"), tuple(INSTANCE_TYPES), str)]
+    try:
+        instance = instance_type(str(get("instance_type")).strip())
+    except InstanceTypeError as problem:
+        raise ConfigError(f"context key 'instance_type': {problem}") from None
     count_min = _integer("instance_count_min", get("instance_count_min"), 1, 100)
     count_max = _integer("instance_count_max", get("instance_count_max"), count_min, 100)
     return RealtimeSettings(instance, count_min, count_max, _integer(
@@ -240,6 +264,31 @@ def _serving(get: Callable[[str], Any], region: str, serverless: ServerlessSetti
                           f"{realtime.instance.name}; set instance_count_max={realtime.count_min} "
                           "(no autoscaling) or choose a type such as ml.c5.large")
     return realtime
+
+
+def _boolean(key: str, value: Any) -> bool:
+    """cdk.json gives a JSON boolean, `-c key=value` a string."""
+    parsed = value if isinstance(value, bool) else _BOOLEANS.get(str(value).strip().lower())
+    if parsed is None:
+        raise _fail(key, "true or false", value)
+    return parsed
+
+
+def _web_url(key: str, value: Any) -> str:
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in text):
+        raise _fail(key, "an http(s) URL, such as the feed's gbfs.json", value)
+    return text
+
+
+def _collector(get: Callable[[str], Any]) -> CollectorSettings | None:
+    settings = CollectorSettings(
+        interval_minutes=_integer("collector_interval_minutes", get("collector_interval_minutes"), 1, 60),
+        feed_url=_web_url("collector_feed_url", get("collector_feed_url")),
+        history_retention_days=_integer("history_retention_days", get("history_retention_days"),
+                                        *HISTORY_RETENTION_DAYS))
+    return settings if _boolean("collector", get("collector")) else None
 
 
 def _pattern(key: str, value: Any, pattern: re.Pattern[str], expected: str) -> str:
@@ -314,6 +363,7 @@ def load_config(context: Mapping[str, Any], default_account: str | None = None) 
             period_minutes=_integer("alarm_period_minutes", get("alarm_period_minutes"), 1, 60),
         ),
         ci=ci,
+        collector=_collector(get),
     )
 
 

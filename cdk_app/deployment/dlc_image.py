@@ -1,7 +1,7 @@
-"""Where the AWS PyTorch inference Deep Learning Container lives, per region.
+"""Where the AWS PyTorch Deep Learning Containers live, per region: inference (the endpoint) and training (the job).
 
 aws-cdk-lib's RegionInfo has no DLC account for several regions (af-south-1, il-central-1, ...),
-so the registry table is kept here, from AWS's published list.
+so the registry table is kept here, from AWS's published list; both repositories share it.
 """
 
 from __future__ import annotations
@@ -9,6 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 REPOSITORY = "pytorch-inference"
+TRAINING_REPOSITORY = "pytorch-training"
+# The newest CPU SageMaker tag of pytorch-training (GA 2026-01-21, supported to 2027-01-21; later PyTorch releases
+# moved to the `pytorch` repository on Amazon Linux). It runs sagemaker-training and sagemaker-pytorch-training,
+# the toolkit `train-job` runs locally; its Python is 3.13 and its torch 2.10, so the training code keeps to what
+# both they and this machine's 3.11 and torch 2.13 have.
+TRAINING_TAG = "2.10.0-cpu-py313-ubuntu22.04-sagemaker"
 DEFAULT_ACCOUNT = "763104351884"
 _DEFAULT_ACCOUNT_REGIONS = (
     "us-east-1", "us-east-2", "us-west-1", "us-west-2", "ca-central-1", "sa-east-1",
@@ -50,15 +56,16 @@ class DlcImage:
     account: str
     partition: str
     tag: str
+    repository: str = REPOSITORY
 
     @property
     def uri(self) -> str:
         suffix = "amazonaws.com.cn" if self.partition == "aws-cn" else "amazonaws.com"
-        return f"{self.account}.dkr.ecr.{self.region}.{suffix}/{REPOSITORY}:{self.tag}"
+        return f"{self.account}.dkr.ecr.{self.region}.{suffix}/{self.repository}:{self.tag}"
 
     @property
     def repository_arn(self) -> str:
-        return f"arn:{self.partition}:ecr:{self.region}:{self.account}:repository/{REPOSITORY}"
+        return f"arn:{self.partition}:ecr:{self.region}:{self.account}:repository/{self.repository}"
 
 
 def partition_of(region: str) -> str:
@@ -69,9 +76,14 @@ def partition_of(region: str) -> str:
     return "aws"
 
 
-def dlc_image(region: str, tag: str) -> DlcImage:
+def dlc_image(region: str, tag: str, repository: str = REPOSITORY) -> DlcImage:
     account = REGISTRY_ACCOUNTS.get(region)
     if account is None:
-        raise ValueError(f"region '{region}': the PyTorch inference container is not published there; "
-                         f"use one of {', '.join(sorted(REGISTRY_ACCOUNTS))}")
-    return DlcImage(region, account, partition_of(region), tag)
+        raise ValueError(f"region '{region}': the PyTorch {repository.removeprefix('pytorch-')} container is not "
+                         f"published there; use one of {', '.join(sorted(REGISTRY_ACCOUNTS))}")
+    return DlcImage(region, account, partition_of(region), tag, repository)
+
+
+def training_image(region: str) -> DlcImage:
+    """The image a training job runs the entry point in (cdk_app.lifecycle.training_entry)."""
+    return dlc_image(region, TRAINING_TAG, TRAINING_REPOSITORY)

@@ -14,8 +14,9 @@ import io
 import json
 import re
 import tarfile
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from forecast_contract import ARTIFACT_FILES, WEIGHTS_FILE, artifacts_version
 
@@ -93,10 +94,19 @@ def check_requirements(path: Path) -> None:
 
 
 def archive_bytes(artifacts_dir: Path, code_dir: Path) -> bytes:
+    return deterministic_tar_gz(archive_members(artifacts_dir, code_dir))
+
+
+def deterministic_tar_gz(members: Iterable[tuple[str, Path]]) -> bytes:
+    """A .tar.gz of (name in archive, source) pairs that depends only on those names and bytes: each folder
+    before the files, both sorted, owners and times fixed, and no name or time in the gzip header."""
+    files = sorted(members)
+    folders = sorted({str(folder) for name, _ in files for folder in PurePosixPath(name).parents} - {"."})
     tar_buffer = io.BytesIO()
     with tarfile.open(fileobj=tar_buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
-        tar.addfile(_entry("code", tarfile.DIRTYPE, 0, 0o755))
-        for name, source in sorted(archive_members(artifacts_dir, code_dir)):
+        for folder in folders:
+            tar.addfile(_entry(folder, tarfile.DIRTYPE, 0, 0o755))
+        for name, source in files:
             data = source.read_bytes()
             tar.addfile(_entry(name, tarfile.REGTYPE, len(data), 0o644), io.BytesIO(data))
     gz_buffer = io.BytesIO()

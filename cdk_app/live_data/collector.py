@@ -50,9 +50,9 @@ class Collector:
     def poll(self) -> PollReport:
         snapshot = self.reader.poll()
         with self.history.blobs.exclusive():
-            return self._store(snapshot)
+            return self.store(snapshot)
 
-    def _store(self, snapshot: Snapshot) -> PollReport:
+    def store(self, snapshot: Snapshot) -> PollReport:
         latest = self.history.latest()
         if latest is not None and snapshot.feed_time <= latest.feed_time:
             return PollReport(snapshot.feed_time, stored=False)
@@ -66,8 +66,8 @@ class Collector:
             self._score(hour, report)
             if self.client is not None and hour >= complete_through - FORECAST_LATE_HOURS * HOUR:
                 self._forecast(hour, snapshot, report)
-        self.history.put_latest(snapshot, max(done, complete_through))
-        report.hours_complete = sum(h <= complete_through for h in self.history.hours())
+        report.hours_complete = _hours_complete(latest, complete_through)
+        self.history.put_latest(snapshot, max(done, complete_through), report.hours_complete)
         return report
 
     def _forecast(self, hour: int, snapshot: Snapshot, report: PollReport) -> None:
@@ -99,6 +99,14 @@ class Collector:
             self.history.put_score(score)
             report.notes.append(f"scored forecast {hour_key(made)} of model {forecast.model_version}: "
                                 f"{score.n[HORIZON_KEYS[0]]} cases")
+
+
+def _hours_complete(latest: Latest | None, complete_through: int) -> int:
+    """The previous poll's hour is the only one that can have completed with readings since: any other hour
+    in between saw no poll."""
+    if latest is None:
+        return 0
+    return latest.hours_complete + (hour_end(latest.feed_time) <= complete_through)
 
 
 def _tasks_through(latest: Latest | None, complete_through: int) -> int:

@@ -27,6 +27,7 @@ from cdk_app.live_data.snapshot import Reading, Snapshot, Station
 
 HOUR = 3600
 STALE_AFTER_SECONDS = 3600
+LATEST_KEY = "latest.json"
 _KEY_FORMAT = "%Y-%m-%dT%H%MZ"
 
 Counts = dict[str, list[float | None]]  # station code -> hourly counts, oldest first
@@ -55,10 +56,12 @@ def _dump(data: Any) -> bytes:
 
 @dataclass(frozen=True)
 class Latest:
-    """The last stored poll. `tasks_through` is the last completed hour whose forecast and scoring ran."""
+    """The last stored poll. `tasks_through` is the last completed hour whose forecast and scoring ran;
+    `hours_complete` counts the completed hours that saw a poll (kept here, so no poll lists the history)."""
 
     feed_time: int
     tasks_through: int
+    hours_complete: int
     stations: dict[str, Station]
     readings: dict[str, Reading]
     skipped: dict[str, str]
@@ -100,18 +103,20 @@ class History:
 
     # ------------------------------------------------------------------------------------------- polls
     def latest(self) -> Latest | None:
-        raw = self._json("latest.json")
+        raw = self._json(LATEST_KEY)
         if raw is None:
             return None
         return Latest(feed_time=raw["feed_time"], tasks_through=raw["tasks_through"],
+                      hours_complete=raw["hours_complete"],
                       stations={c: Station(code=c, **s) for c, s in raw["stations"].items()},
                       readings={c: Reading(code=c, **r) for c, r in raw["readings"].items()},
                       skipped=raw["skipped"])
 
-    def put_latest(self, snapshot: Snapshot, tasks_through: int) -> None:
+    def put_latest(self, snapshot: Snapshot, tasks_through: int, hours_complete: int = 0) -> None:
         """Written last in a poll: a poll cut short before it is simply done again."""
-        self.blobs.write("latest.json", _dump({
-            "feed_time": snapshot.feed_time, "tasks_through": tasks_through, "skipped": snapshot.skipped,
+        self.blobs.write(LATEST_KEY, _dump({
+            "feed_time": snapshot.feed_time, "tasks_through": tasks_through, "hours_complete": hours_complete,
+            "skipped": snapshot.skipped,
             "stations": {c: _fields(s) for c, s in snapshot.stations.items()},
             "readings": {c: _fields(r) for c, r in snapshot.readings.items()}}))
 
@@ -162,8 +167,14 @@ class History:
     def scored(self, hour: int) -> set[str]:
         return {k.rsplit("/", 1)[1].removesuffix(".json") for k in self.blobs.keys(f"scores/{hour_key(hour)}/")}
 
+    def score_keys(self) -> list[str]:
+        return self.blobs.keys("scores/")
+
+    def score(self, key: str) -> Score:
+        return Score(**self._json(key))
+
     def scores(self) -> list[Score]:
-        return [Score(**self._json(k)) for k in self.blobs.keys("scores/")]
+        return [self.score(k) for k in self.score_keys()]
 
 
 def _fields(record: Station | Reading) -> dict[str, Any]:

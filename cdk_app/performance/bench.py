@@ -35,9 +35,12 @@ from cdk_app.loopback import free_port
 from cdk_app.paths import ARTIFACTS_DIR, MODEL_CODE_DIR, REPO_ROOT
 from cdk_app.performance.bench_rows import (
     API_CONCURRENT,
+    API_FROM_HISTORY,
     API_HIT,
     API_MISS,
     BATCH_STATIONS,
+    CITY_FORECAST,
+    POLL_STORE,
     RUNTIME_SEQUENTIAL,
     STACK_BATCH,
     STACK_CONCURRENT,
@@ -46,6 +49,7 @@ from cdk_app.performance.bench_rows import (
     chain_id,
     forward_id,
 )
+from cdk_app.performance.live_bench import api_from_history_row, city_forecast_row, poll_rows
 from cdk_app.progress import step
 
 CONCURRENT_CLIENTS = 5
@@ -194,6 +198,10 @@ def served_rows(archive: Path, repeat: int) -> tuple[list[Row], dict[str, float]
             rows = stack_rows(endpoint, repeat)
         with step("through the web API"):
             rows += api_rows(endpoint, repeat)
+        with step(f"the hourly city forecast of {BATCH_STATIONS} stations"):
+            rows.append(city_forecast_row(endpoint, max(repeat // 50, 10)))
+        with step("a station's forecast through the API from the history, once the endpoint is stopped"):
+            rows.append(api_from_history_row(endpoint, repeat))
     finally:
         endpoint.stop()
     return rows, cold
@@ -226,6 +234,8 @@ def run(output: Path, repeat: int = 1000) -> dict[str, Any]:
     archive = build_archive(ARTIFACTS_DIR, MODEL_CODE_DIR, output.parent / "bench-model.tar.gz")
     with step("in-process timings"):
         rows = in_process_rows(repeat)
+    with step(f"polls of a {BATCH_STATIONS}-station feed on loopback"):
+        rows += poll_rows(max(repeat // 10, 20))
     served, cold = served_rows(archive.path, repeat)
     cold.update(own_code_seconds(archive.path))
     rows += served
@@ -255,5 +265,10 @@ def format_table(report: dict[str, Any]) -> str:
                  f"local endpoint p50 + {p50[API_MISS] - p50[STACK_SEQUENTIAL]:.2f} ms (target <= + 3 ms; + "
                  f"{p50[API_MISS] - p50[RUNTIME_SEQUENTIAL]:.2f} ms over boto3 through the Runtime front); "
                  f"{CONCURRENT_CLIENTS} concurrent API clients: 0 errors")
+    forward = p50[forward_id(BATCH_STATIONS)]
+    lines.append(f"live data: storing a {BATCH_STATIONS}-station poll p50 {p50[POLL_STORE]:.1f} ms (target <= 200 ms); "
+                 f"the hourly city forecast p50 {p50[CITY_FORECAST]:.1f} ms in one invocation = "
+                 f"{p50[CITY_FORECAST] / forward:.2f}x the bare forward of {BATCH_STATIONS} (target <= 1.5x); "
+                 f"a station's forecast from the history p50 {p50[API_FROM_HISTORY]:.2f} ms (target <= 2 ms)")
     return "\n".join(lines)
 

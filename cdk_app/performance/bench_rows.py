@@ -15,6 +15,10 @@ RUNTIME_SEQUENTIAL = "runtime_sequential"
 API_HIT = "api_hit"
 API_MISS = "api_miss"
 API_CONCURRENT = "api_concurrent"
+POLL_FETCH = "poll_fetch"
+POLL_STORE = "poll_store"
+CITY_FORECAST = "city_forecast"
+API_FROM_HISTORY = "api_from_history"
 
 
 def forward_id(count: int) -> str:

@@ -19,6 +19,7 @@ from cdk_app.rehearsal.emulator import ACCOUNT, Emulator
 from stacks.alarm_specs import NAMESPACE, ROLLBACK_ALARMS, AlarmSpec, endpoint_alarm_specs
 from stacks.cost_budget import THRESHOLDS
 from stacks.endpoint_scaling import INSTANCE_COUNT, PROVISIONED_CONCURRENCY, PROVISIONED_FLOOR
+from stacks.warm_pings import ping_group_name
 
 OUTPUTS = ("EndpointName", "EndpointArn", "ModelDataUrl", "ImageUri", "ModelVersion", "AlertTopicArn", "DashboardUrl")
 ROLE_STATEMENTS = {"ReadModelArchive", "PullServingImage", "AuthenticateToRegistry", "WriteEndpointLogs",
@@ -203,7 +204,8 @@ def check_pings(emulator: Emulator, config: DeploymentConfig) -> list[str]:
     """With warm_strategy=ping: the schedules, their target and role, and the alarm on failed pings."""
     scheduler = emulator.client("scheduler")
     warm = config.serverless.warm
-    listed = scheduler.list_schedules()["Schedules"]
+    listed = [s for s in scheduler.list_schedules()["Schedules"]
+              if s["GroupName"] == ping_group_name(config.endpoint_name)]  # not the collector's
     if warm is None or warm.strategy != "ping":
         check(listed == [], f"ping schedules exist: {listed}")
         return []
@@ -272,8 +274,14 @@ def check_update(emulator: Emulator, config: DeploymentConfig, before: Deployed,
             f"model {before.outputs['ModelVersion']} -> {outputs['ModelVersion']}"]
 
 
-def check_destroyed(emulator: Emulator, config: DeploymentConfig) -> list[str]:
+def check_destroyed(emulator: Emulator, config: DeploymentConfig, retained: frozenset[str] = frozenset()
+                    ) -> list[str]:
+    """Nothing of the stack is left but the `retained` buckets (the collector's history), which must be."""
     sagemaker = emulator.client("sagemaker")
+    toolkit = emulator.client("cloudformation").describe_stacks(StackName="CDKToolkit")["Stacks"][0]["Outputs"]
+    buckets = {b["Name"] for b in emulator.client("s3").list_buckets()["Buckets"]} - {
+        o["OutputValue"] for o in toolkit if o["OutputKey"] == "BucketName"}
+    check(retained <= buckets, f"retained buckets {sorted(retained - buckets)} are gone")
     leftovers = {
         "endpoints": sagemaker.list_endpoints()["Endpoints"],
         "endpoint configs": sagemaker.list_endpoint_configs()["EndpointConfigs"],
@@ -281,20 +289,24 @@ def check_destroyed(emulator: Emulator, config: DeploymentConfig) -> list[str]:
         "alarms": emulator.client("cloudwatch").describe_alarms()["MetricAlarms"],
         "topics": emulator.client("sns").list_topics()["Topics"],
         "budgets": emulator.client("budgets").describe_budgets(AccountId=ACCOUNT).get("Budgets", []),
-        "log groups": emulator.client("logs").describe_log_groups(logGroupNamePrefix=config.log_group_name)[
-            "logGroups"],
+        "log groups": emulator.client("logs").describe_log_groups()["logGroups"],  # the endpoint's, the collector's
         "dashboards": emulator.client("cloudwatch").list_dashboards()["DashboardEntries"],
         "scalable targets": emulator.client("application-autoscaling").describe_scalable_targets(
             ServiceNamespace="sagemaker")["ScalableTargets"],
         "schedules": emulator.client("scheduler").list_schedules()["Schedules"],
         "schedule groups": [g for g in emulator.client("scheduler").list_schedule_groups()["ScheduleGroups"]
                             if g["Name"] != "default"],
+        "functions": emulator.client("lambda").list_functions()["Functions"],
+        "roles": [r["RoleName"] for r in emulator.client("iam").list_roles()["Roles"]
+                  if not r["RoleName"].startswith("cdk-")],  # the bootstrap's stay
+        "buckets": sorted(buckets - retained),
     }
     check(not any(leftovers.values()), f"left behind: { {k: v for k, v in leftovers.items() if v} }")
     stacks = emulator.client("cloudformation").list_stacks()["StackSummaries"]
     check(all(s["StackStatus"] == "DELETE_COMPLETE" for s in stacks if s["StackName"] == config.stack_name),
           "the stack is not deleted")
-    return [f"no {name}" for name in leftovers]
+    return [f"no {name}" for name in leftovers] + [f"only the retained history bucket {name} left"
+                                                   for name in sorted(retained)]
 
 
 def _missing(call: Callable[[], object]) -> bool:

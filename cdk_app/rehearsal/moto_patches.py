@@ -11,6 +11,7 @@ from typing import Any
 
 from moto.applicationautoscaling import models as appscaling_models
 from moto.applicationautoscaling.models import applicationautoscaling_backends
+from moto.awslambda.models import LambdaFunction
 from moto.budgets.models import budgets_backends
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing as cfn_parsing
@@ -18,9 +19,11 @@ from moto.cloudformation.exceptions import CloudFormationError
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.kms.models import KmsBackend
+from moto.s3.models import FakeBucket, s3_backends
 from moto.sagemaker.exceptions import ValidationError as SageMakerValidationError
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, sagemaker_backends
 from moto.scheduler.models import scheduler_backends
+from moto.utilities.utils import get_partition
 
 
 class ChangeSetNotFound(CloudFormationError):
@@ -89,8 +92,10 @@ def _find_change_set(backend: Any, name: str) -> Any:
         return backend.change_sets[name]
     # Newest first: a change set whose execution failed stays behind under the same name (the CLI always
     # uses cdk-deploy-change-set), and would otherwise shadow the next one, even on a recreated stack.
+    # A deleted stack's change sets went with it, as in CloudFormation: else the CLI, clearing the name before
+    # updating a recreated stack, would wait forever for an old stack's change set to disappear.
     for change_set in reversed(backend.change_sets.values()):
-        if change_set.change_set_name == name:
+        if change_set.change_set_name == name and change_set.stack_id not in backend.deleted_stacks:
             return change_set
     raise ChangeSetNotFound(name)
 
@@ -345,6 +350,55 @@ def _create_endpoint_with_deployment_config(cls: Any, resource_name: str, cloudf
 FakeEndpoint.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign, assignment]
     _create_endpoint_with_deployment_config)
 
+# 14. AWS::S3::Bucket applied only its encryption and tags: the history bucket's versioning, lifecycle rules and
+#     public access block were dropped, so they could not be checked. Apply them at creation (the rehearsal never
+#     updates the bucket), turning CloudFormation's lifecycle rules into the S3 API's shape moto stores.
+_create_bucket_from_cfn = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    api = {"ID": rule.get("Id"), "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
+    if "ExpirationInDays" in rule or "ExpiredObjectDeleteMarker" in rule:
+        api["Expiration"] = ({"Days": rule["ExpirationInDays"]} if "ExpirationInDays" in rule
+                             else {"ExpiredObjectDeleteMarker": rule["ExpiredObjectDeleteMarker"]})
+    return {**api, **{k: rule[k] for k in ("NoncurrentVersionExpiration", "AbortIncompleteMultipartUpload")
+                      if k in rule}}
+
+
+def _create_bucket_with_its_settings(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+                                     region_name: str, **kwargs: Any) -> Any:
+    bucket = _create_bucket_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    p = cloudformation_json.get("Properties", {})
+    backend = s3_backends[account_id][get_partition(region_name)]
+    if "VersioningConfiguration" in p:
+        backend.put_bucket_versioning(bucket.name, p["VersioningConfiguration"]["Status"])
+    if "LifecycleConfiguration" in p:
+        backend.put_bucket_lifecycle(bucket.name, [_lifecycle_rule(r) for r in p["LifecycleConfiguration"]["Rules"]])
+    if "PublicAccessBlockConfiguration" in p:
+        backend.put_public_access_block(bucket.name, p["PublicAccessBlockConfiguration"])
+    return bucket
+
+
+FakeBucket.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign, assignment]
+    _create_bucket_with_its_settings)
+
+# 15. AWS::Lambda::Function dropped KmsKeyArn and Architectures, so GetFunctionConfiguration could not show the key
+#     that encrypts the collector's environment, nor that it runs on arm64.
+_create_function_from_cfn = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _create_function_with_key(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+                              region_name: str, **kwargs: Any) -> Any:
+    function = _create_function_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    p = cloudformation_json["Properties"]
+    function.kms_key_arn = p.get("KmsKeyArn")
+    function.architectures = p.get("Architectures", function.architectures)
+    return function
+
+
+LambdaFunction.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign, assignment]
+    _create_function_with_key)
+
 # 7. On an update, a resource type with no update handler (AWS::KMS::Key among them) was replaced by None,
 #    e.g. when only its tags changed, and every resource that referenced it became "undefined". Keep it.
 _parse_and_update_resource = cfn_parsing.parse_and_update_resource
@@ -360,7 +414,10 @@ cfn_parsing.parse_and_update_resource = _update_or_keep
 
 # 9. An update diffed templates as text, so a resource that only *refers* to a replaced one (the Endpoint,
 #    via GetAtt EndpointConfigName) was left pointing at the deleted EndpointConfig. Update such dependants too,
-#    as CloudFormation does when a referenced attribute changes.
+#    as CloudFormation does when a referenced attribute changes. Only of a resource moto can replace: one whose
+#    type has no update handler (the KMS key, a log group) is kept as it is (7), so what refers to it is unchanged;
+#    else a new key policy (the collector's) recreated the alert topic, under a new ARN, behind the alarms added
+#    in the same update.
 _build_resource_diff = cfn_parsing.ResourceMap.build_resource_diff
 
 
@@ -375,14 +432,20 @@ def _referenced(node: Any) -> set[str]:
     return set()
 
 
+def _replaceable(resource_json: dict[str, Any]) -> bool:
+    model = cfn_parsing.get_model_map().get(resource_json["Type"])
+    return model is not None and not hasattr(model.update_from_cloudformation_json, "__isabstractmethod__")
+
+
 def _diff_with_dependants(self: Any, other_template: dict[str, Any], parameters: Any = None) -> dict[str, Any]:
     actions = _build_resource_diff(self, other_template, parameters)
     new, old = other_template["Resources"], self._resource_json_map
     changed = True
     while changed:
         changed = False
+        replaced = {name for name in actions["Modify"] if _replaceable(new[name])}
         for name, resource in new.items():
-            if name in old and name not in actions["Modify"] and _referenced(resource) & set(actions["Modify"]):
+            if name in old and name not in actions["Modify"] and _referenced(resource) & replaced:
                 actions["Modify"].append(name)
                 changed = True
     return dict(actions)

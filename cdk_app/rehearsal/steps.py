@@ -1,8 +1,9 @@
 """`python -m cdk_app rehearse`: the real CDK CLI runs the whole lifecycle against a local moto server.
 
 bootstrap, deploy, update, no-change deploy, a failed deploy, a good deploy after it, warm hours by each
-strategy, a switch to real-time and back, destroy; after each step boto3 checks, against the emulator, what
-the step should have left behind (rehearsal/checks.py).
+strategy, a switch to real-time and back, the collector added, destroy (which keeps the collector's history
+bucket, and nothing else); after each step boto3 checks, against the emulator, what the step should have left
+behind (rehearsal/checks.py, rehearsal/collector_checks.py).
 Moto does not check IAM permissions, images, model data or quotas: those only a real account shows.
 """
 
@@ -35,6 +36,7 @@ from cdk_app.rehearsal.checks import (
     deployed,
     endpoint_label,
 )
+from cdk_app.rehearsal.collector_checks import check_collector
 from cdk_app.rehearsal.emulator import ACCOUNT, Emulator
 
 CDK_TIMEOUT_SECONDS = 600
@@ -43,6 +45,7 @@ RECOVERY = {**UPDATE, "max_concurrency": 8}
 WARM_PROVISIONED = {**RECOVERY, "warm_hours": EXAMPLE, "warm_strategy": "provisioned", "provisioned_concurrency": 2}
 WARM_PING = {**RECOVERY, "warm_hours": EXAMPLE, "warm_strategy": "ping"}
 REALTIME = {**RECOVERY, "endpoint_type": "realtime"}
+COLLECTOR = {**RECOVERY, "collector": "true"}
 INVALID_MEMORY_MB = 4000  # forced into a synthesized template, past the config's own checks
 
 
@@ -65,6 +68,7 @@ class Rehearsal:
         self.prepare_updated_model()
         self.updated = self.config(UPDATE)
         self.first: Deployed | None = None
+        self.retained: frozenset[str] = frozenset()  # buckets that destroy must keep: the collector's history
 
     def config(self, overrides: dict[str, Any]) -> DeploymentConfig:
         """cdk.json plus the overrides, with the second model version for every step after the first deploy."""
@@ -178,9 +182,14 @@ class Rehearsal:
         self.destroy()
         return ["destroyed", *self.deploy_checked(RECOVERY)]
 
+    def add_collector(self) -> list[str]:
+        checked = self.deploy_checked(COLLECTOR)
+        self.retained = frozenset({self.outputs()["HistoryBucketName"]})
+        return [*checked, *check_collector(self.emulator, self.config(COLLECTOR), self.outputs())]
+
     def destroy(self) -> list[str]:
         self.cdk("destroy", self.base.stack_name, "--force")
-        return check_destroyed(self.emulator, self.base)
+        return check_destroyed(self.emulator, self.base, self.retained)
 
     def steps(self) -> list[tuple[str, Callable[[], list[str]]]]:
         return [("bootstrap", self.bootstrap), ("deploy", self.first_deploy), ("update", self.update),
@@ -189,7 +198,8 @@ class Rehearsal:
                 ("warm hours: provisioned", lambda: self.deploy_checked(WARM_PROVISIONED)),
                 ("warm hours: ping", lambda: self.deploy_checked(WARM_PING)),
                 ("switch to realtime", self.switch_to_realtime), ("back in place", self.back_refused),
-                ("back: destroy, deploy", self.back_to_serverless), ("destroy", self.destroy)]
+                ("back: destroy, deploy", self.back_to_serverless), ("collector", self.add_collector),
+                ("destroy", self.destroy)]
 
 
 def _replace_template(assembly: Path, stack: str, text: str) -> None:

@@ -14,21 +14,26 @@ import time
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cdk_app.client.forecast_client import Forecast
+from cdk_app.web_api import live_stations
 from cdk_app.web_api.forecasts import ApiSettings, ForecastService
+from cdk_app.web_api.history_cache import PAST_HOURS, HistoryCache, HistoryState
 from cdk_app.web_api.schemas import (
+    Accuracy,
     BatchRequest,
     Health,
+    PastForecasts,
     PredictionRequest,
     PredictionResponse,
     Station,
     StationForecast,
+    StoredForecast,
 )
 from cdk_app.web_api.station_source import StationHistory
 
@@ -83,28 +88,73 @@ def _station(history: StationHistory) -> Station:
                    latitude=history.latitude, longitude=history.longitude, bikes=history.bikes_now)
 
 
-@router.get("/stations", response_model=list[Station], summary="The stations, with their latest count")
+def _live_station(service: ForecastService, code: str) -> HistoryState:
+    """The history's state, when it knows the station; else a 404."""
+    assert service.live is not None
+    state = service.live.state()
+    if state is None or code not in state.latest.stations:
+        raise HTTPException(404, f"no station {code}" + ("" if state else f" (no poll in {service.live.location} yet)"))
+    return state
+
+
+def _history_needed(service: ForecastService) -> HistoryCache:
+    if service.live is None:
+        raise HTTPException(409, "this needs a collected history: start the API with --history PATH")
+    return service.live
+
+
+# exclude_unset: without --history, a station has the same six fields as ever (no null reading fields).
+@router.get("/stations", response_model=list[Station], response_model_exclude_unset=True,
+            summary="The stations, with their latest count (and, with --history, their latest reading)")
 def stations(service: Service) -> list[Station]:
+    if service.live is not None:
+        state = service.live.state()
+        return [] if state is None else live_stations.stations(state)
     return [_station(s) for s in service.source.stations()]
 
 
-@router.get("/stations/{code}/forecast", response_model=StationForecast,
-            summary="Forecast a station from its last 24 hours")
+@router.get("/stations/{code}/forecast", response_model=StationForecast, response_model_exclude_unset=True,
+            summary="A station's forecast from its last 24 hours; with --history, the stored one, or why there is "
+                    "none (status)")
 def station_forecast(code: str, request: Request, response: Response, service: Service) -> StationForecast:
+    if service.live is not None:
+        request.state.stations = [code]
+        return live_stations.station_forecast(_live_station(service, code), code)
     history = service.station(code)
     (forecast,) = service.forecasts([history.request()], request, batch=False)
     _note(request, response, [code])
-    return StationForecast(station=_station(history), history=history.hourly_bikes,
+    return StationForecast(station=_station(history), history=history.hourly_bikes, status="forecast",
                            last_hour=history.last_hour.isoformat(timespec="minutes"), forecast=_answer(forecast))
 
 
-@router.get("/forecasts", response_model=list[PredictionResponse],
-            summary="Forecast every station from its last 24 hours, in one endpoint call (the page's map)")
-def all_forecasts(request: Request, response: Response, service: Service) -> list[PredictionResponse]:
+@router.get("/stations/{code}/past-forecasts", response_model=PastForecasts,
+            summary="With --history: a station's last completed hours, each with what was forecast for it 1, 2 and "
+                    "3 hours before")
+def station_past_forecasts(code: str, request: Request, service: Service,
+                           hours: Annotated[int, Query(ge=1, le=PAST_HOURS)] = PAST_HOURS) -> PastForecasts:
+    _history_needed(service)
+    request.state.stations = [code]
+    return live_stations.past_forecasts(_live_station(service, code), code, hours)
+
+
+@router.get("/forecasts", response_model=list[PredictionResponse | StoredForecast],
+            summary="Every station's forecast (the page's map): in one endpoint call, or with --history the latest "
+                    "stored forecasts")
+def all_forecasts(request: Request, response: Response,
+                  service: Service) -> list[PredictionResponse] | list[StoredForecast]:
+    if service.live is not None:
+        state = service.live.state()
+        return [] if state is None else live_stations.forecasts(state)
     histories = service.source.stations()
     forecasts = service.forecasts([h.request() for h in histories], request, batch=True)
     _note(request, response, [h.station_code for h in histories])
     return [_answer(f) for f in forecasts]
+
+
+@router.get("/accuracy", response_model=Accuracy,
+            summary="With --history: every scored forecast's MAE per model version and horizon, beside persistence's")
+def live_accuracy(service: Service) -> Accuracy:
+    return Accuracy.model_validate(_history_needed(service).accuracy())
 
 
 health_router = APIRouter()

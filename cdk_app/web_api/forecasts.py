@@ -28,6 +28,9 @@ from cdk_app.client.forecast_client import (
     ModelFailureError,
 )
 from cdk_app.deployment.config import LOCAL_ENDPOINT_NAME
+from cdk_app.live_data.blobs import open_blobs
+from cdk_app.live_data.history import History
+from cdk_app.web_api.history_cache import HistoryCache
 from cdk_app.web_api.shared_state import shared_state
 from cdk_app.web_api.station_source import JsonStations, SimulatedStations, StationHistory, StationSource
 
@@ -49,6 +52,7 @@ class ApiSettings:
     cache_ttl_seconds: float = 300.0
     endpoint_timeout_seconds: float = 30.0
     stations_file: Path | None = None
+    history: str | None = None  # a collected history (folder or s3://bucket/prefix): stations and stored forecasts
 
 
 def parse_proxies(text: str) -> tuple[IpNetwork, ...]:
@@ -86,6 +90,7 @@ class ForecastService:
         self.cache, self.limiter = shared_state(settings.redis_url, settings.rate_limit, settings.cache_ttl_seconds)
         self.source = source or (JsonStations(settings.stations_file) if settings.stations_file
                                  else SimulatedStations())
+        self.live = HistoryCache(History(open_blobs(settings.history))) if settings.history else None
         self.endpoint = EndpointState()
 
     def client_address(self, request: Request) -> str:

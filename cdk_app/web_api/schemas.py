@@ -6,7 +6,7 @@ validates with, so the API refuses (422) what the endpoint would refuse, before 
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from forecast_contract import (
     CAPACITY_RANGE,
@@ -82,21 +82,76 @@ class PredictionResponse(BaseModel):
 
 
 class Station(BaseModel):
+    """A station and its latest count. With `--history`, its latest reading too (those fields are absent
+    otherwise); a reading more than an hour older than the feed's time is stale, so its counts are null."""
+
     station_code: str
     name: str
     capacity: int
     latitude: float
     longitude: float
     bikes: float | None = Field(description="the latest hourly count (null if that hour is missing)")
+    mechanical: int | None = Field(default=None, description="mechanical bikes (null if the feed does not split them)")
+    ebikes: int | None = Field(default=None, description="e-bikes (null when the feed does not split them)")
+    docks: int | None = Field(default=None, description="free docks (null when the feed does not say)")
+    installed: bool | None = None
+    renting: bool | None = None
+    last_reported: str | None = Field(default=None, description="when the station last reported, local time (ISO 8601)")
+
+
+class StoredForecast(BaseModel):
+    """A forecast the collector made from the 24 hours ending at `hour` (local time) and stored: it is served
+    without invoking the endpoint."""
+
+    station_code: str
+    predictions: Predictions
+    model_version: str
+    hour: str
+
+
+ForecastStatus = Literal["forecast", "collecting", "closed", "waiting"]
 
 
 class StationForecast(BaseModel):
-    """A station's forecast with the history it was made from, for the page's chart."""
+    """A station's forecast with the history it was made from, for the page's chart.
+
+    `status` says why `forecast` is null: `collecting` (fewer than 18 of its last 24 hours observed;
+    `hours_needed` more are), `closed` (not installed, or not renting), `waiting` (forecastable, but no stored
+    forecast covers it yet); `message` says it in a sentence."""
 
     station: Station
     history: list[float | None]
     last_hour: str
-    forecast: PredictionResponse
+    forecast: PredictionResponse | StoredForecast | None
+    status: ForecastStatus = "forecast"
+    hours_needed: int = 0
+    message: str | None = None
+
+
+class PastHour(BaseModel):
+    """One completed hour: the count observed then, and what was forecast for it 1, 2 and 3 hours before
+    (null where no forecast covered the station)."""
+
+    hour: str
+    observed: float | None
+    forecasts: dict[str, float | None]
+
+
+class PastForecasts(BaseModel):
+    station_code: str
+    hours: list[PastHour]
+
+
+class HorizonAccuracy(BaseModel):
+    n: int
+    mae: float | None
+    persistence_mae: float | None
+
+
+class Accuracy(BaseModel):
+    """Every scored forecast, summed per model version and horizon, beside persistence on the same cases."""
+
+    by_model_version: dict[str, dict[str, HorizonAccuracy]]
 
 
 class Health(BaseModel):

@@ -53,13 +53,12 @@ class StationSource(Protocol):
 
 
 class SimulatedStations:
-    """The simulator's stations, computed once (seeded, about 0.1 s); `now` fixes the clock for tests."""
+    """The simulator's stations, computed once when first asked for (seeded, about 0.1 s), so an API serving a
+    history never pays for them; `now` fixes the clock for tests."""
 
     def __init__(self, now: datetime | None = None, seed: int = 7) -> None:
-        from cdk_app.training.simulator import simulate  # numpy only; imported when the source is used
-
         self.now = (now or datetime.now(PARIS)).replace(minute=0, second=0, microsecond=0)
-        self.network = simulate(seed=seed)
+        self.seed = seed
         self._stations: list[StationHistory] | None = None
 
     def stations(self) -> list[StationHistory]:
@@ -68,7 +67,9 @@ class SimulatedStations:
         return self._stations
 
     def _build(self) -> list[StationHistory]:
-        net = self.network
+        from cdk_app.training.simulator import simulate  # numpy only; imported when the source is used
+
+        net = simulate(seed=self.seed)
         # the last hour of the simulation's final week with today's weekday and hour
         end = next(t for t in range(net.hours - 1, net.hours - 1 - 7 * 24, -1)
                    if net.day_of_week[t] == self.now.weekday() and net.hour[t] == self.now.hour)

@@ -57,3 +57,16 @@ def forecasts_by_station(api_url: str) -> dict[str, dict[str, Any]]:
 
 def station_forecast(api_url: str, code: str) -> dict[str, Any]:
     return dict(get(api_url, f"/stations/{code}/forecast"))
+
+
+def past_forecasts(api_url: str, code: str) -> dict[str, Any]:
+    return dict(get(api_url, f"/stations/{code}/past-forecasts"))
+
+
+def accuracy(api_url: str) -> dict[str, Any]:
+    return dict(get(api_url, "/accuracy"))
+
+
+def from_history(all_stations: list[dict[str, Any]]) -> bool:
+    """An API started with --history gives each station its latest reading (`last_reported` among others)."""
+    return any("last_reported" in s for s in all_stations)

@@ -23,12 +23,14 @@ def test_bench_writes_every_row_and_cost_reads_it(tmp_path: Path) -> None:
     assert bench.returncode == 0, bench.stderr[-2000:]
     report = json.loads(results.read_text())
     ids = [row["id"] for row in report["rows"]]
-    assert ids == ["forward_1", "chain_1", f"forward_{BATCH_STATIONS}", f"chain_{BATCH_STATIONS}", STACK_SEQUENTIAL,
-                   "stack_concurrent", STACK_BATCH, "runtime_sequential", "api_hit", "api_miss", "api_concurrent"]
+    assert ids == ["forward_1", "chain_1", f"forward_{BATCH_STATIONS}", f"chain_{BATCH_STATIONS}", "poll_fetch",
+                   "poll_store", STACK_SEQUENTIAL, "stack_concurrent", STACK_BATCH, "runtime_sequential", "api_hit",
+                   "api_miss", "api_concurrent", "city_forecast", "api_from_history"]
     assert all(row["p50_ms"] > 0 and row["samples"] > 0 for row in report["rows"])
     assert report["cold_start_to_first_200_s"] > 0 and report["batch_stations"] == BATCH_STATIONS
     assert 0 < report["cold_start_own_code_s"] < report["cold_start_to_first_200_s"]
     assert "cold start, process start to first 200" in bench.stdout and "API cache hit p50" in bench.stdout
+    assert "the hourly city forecast p50" in bench.stdout
     cost = subprocess.run([sys.executable, "-m", "cdk_app", "cost", "--bench", str(results)], cwd=REPO_ROOT,
                           capture_output=True, text=True, timeout=60)
     assert cost.returncode == 0, cost.stderr

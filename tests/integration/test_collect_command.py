@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.gbfs_feed import FakeStation, FakeStatus, Fault, GbfsFeedServer, daily_cycle, paris_stations
 from support.s3_server import s3_bucket
 
 from cdk_app.cli import main
@@ -23,6 +22,14 @@ from cdk_app.live_data.history import History, hour_end, hour_key
 from cdk_app.local_serving.local_endpoint import LocalEndpoint
 from cdk_app.loopback import free_port
 from cdk_app.paths import REPO_ROOT
+from cdk_app.performance.synthetic_feed import (
+    FakeStation,
+    FakeStatus,
+    Fault,
+    GbfsFeedServer,
+    daily_cycle,
+    paris_stations,
+)
 
 START = 1_764_417_600
 CITY = paris_stations(1500, seed=5)

@@ -12,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from support.endpoint_owner import EndpointOwner
-from support.gbfs_feed import FakeStation, FakeStatus, Fault, GbfsFeedServer, paris_stations
 
 from cdk_app.client.forecast_client import ForecastClient
 from cdk_app.live_data.blobs import LocalBlobs
@@ -20,6 +19,7 @@ from cdk_app.live_data.collector import Collector
 from cdk_app.live_data.gbfs import FeedError, GbfsReader
 from cdk_app.live_data.history import History, accuracy
 from cdk_app.local_serving.local_endpoint import LocalEndpoint
+from cdk_app.performance.synthetic_feed import FakeStation, FakeStatus, Fault, GbfsFeedServer, paris_stations
 
 START = 1_764_417_600  # 2025-11-29 12:00 UTC, an hour boundary
 HOUR = 3600

@@ -9,17 +9,23 @@ from typing import Any
 
 import pytest
 from support.fixtures import GUIDE
+from support.http_peer import Answer, running
 
 from cdk_app.client.example_requests import BATCH_REQUEST_FILE, GUIDE_REQUEST_FILE, load_request
 from cdk_app.local_serving.local_endpoint import LocalEndpoint
+from cdk_app.loopback import free_port, url
 from cdk_app.paths import REPO_ROOT
 
 pytestmark = pytest.mark.server
 
 
-def predict(endpoint: LocalEndpoint, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cdk_app", "predict", "--endpoint-url", endpoint.url, *args],
+def predict_at(endpoint_url: str, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "cdk_app", "predict", "--endpoint-url", endpoint_url, *args],
                           cwd=REPO_ROOT, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+def predict(endpoint: LocalEndpoint, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return predict_at(endpoint.url, *args, stdin=stdin)
 
 
 def in_range(answer: dict[str, Any], capacity: int) -> bool:
@@ -73,6 +79,21 @@ def test_a_bad_history_flag_is_named(endpoint: LocalEndpoint) -> None:
     result = predict(endpoint, "--station-code", "1", "--history", "1,x", "--hour", "1", "--day-of-week", "1",
                      "--capacity", "20", "--latitude", "48.85", "--longitude", "2.35")
     assert result.returncode == 1 and "--history: 'x' is neither a number nor null" in result.stderr
+
+
+def test_an_unreachable_endpoint_exits_1_without_a_traceback() -> None:
+    result = predict_at(url(free_port()), "--max-attempts", "1", str(GUIDE_REQUEST_FILE))
+    assert result.returncode == 1 and result.stdout == ""
+    assert "error (EndpointUnavailableError, HTTP 503): endpoint velib-forecast-local unreachable" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("attempts", [1, 3])
+def test_max_attempts_is_how_often_a_busy_endpoint_is_asked(attempts: int) -> None:
+    with running(Answer.aws_error(503, "ServiceUnavailable", "busy")) as busy:
+        result = predict_at(busy.url, "--max-attempts", str(attempts), str(GUIDE_REQUEST_FILE))
+        assert busy.calls == attempts
+    assert result.returncode == 1 and "error (EndpointUnavailableError, HTTP 503): ServiceUnavailable" in result.stderr
 
 
 def test_the_shipped_examples_are_valid_requests() -> None:

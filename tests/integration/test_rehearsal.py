@@ -13,7 +13,8 @@ def test_the_whole_lifecycle_passes_every_check() -> None:
     results = rehearse()
     assert [r.name for r in results] == ["bootstrap", "deploy", "update", "no-change deploy", "failed deploy",
                                          "good deploy after it", "warm hours: provisioned", "warm hours: ping",
-                                         "switch to realtime", "back in place", "back: destroy, deploy", "destroy"]
+                                         "switch to realtime", "back in place", "back: destroy, deploy", "collector",
+                                         "destroy"]
     checked = {r.name: r.checked for r in results}
     assert "4 scheduled actions in Europe/Paris" in checked["warm hours: provisioned"]
     assert {"3 ping schedules in Europe/Paris", "ping role: InvokeEndpoint on this endpoint only",
@@ -24,5 +25,12 @@ def test_the_whole_lifecycle_passes_every_check() -> None:
     assert "endpoint InService, serverless 2048 MB x 8" in checked["back: destroy, deploy"]
     assert "CLI reported no changes" in checked["no-change deploy"]
     assert "MemorySizeInMB=4000 rejected" in checked["failed deploy"]
+    assert {"schedule rate(5 minutes) -> the function", "schedule role: InvokeFunction on it only",
+            "function role: 5 statements, no managed policy", "alarm on failed polls (Errors Sum > 0)",
+            "function python3.14 arm64, 512 MB, 120 s, reserved concurrency 1, its environment under the stack's key",
+            "history bucket: the stack's key, versioned, public access blocked, objects expire after 400 d, "
+            "overwritten ones after 7 d"} <= set(checked["collector"])
     assert {"no endpoints", "no endpoint configs", "no models", "no alarms", "no topics", "no budgets",
-            "no log groups", "no scalable targets", "no schedules", "no schedule groups"} <= set(checked["destroy"])
+            "no log groups", "no scalable targets", "no schedules", "no schedule groups", "no functions", "no roles",
+            "no buckets"} <= set(checked["destroy"])
+    assert [c for c in checked["destroy"] if c.startswith("only the retained history bucket ")]  # and that one is left

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 import requests
 from support.endpoint_owner import EndpointOwner
-from support.fixtures import GUIDE
+from support.fixtures import GUIDE, STATION_FILE_HISTORY, station_file
+from support.http_peer import Answer, Peer, running
 from support.web_servers import api_process, redis_server
 
+from cdk_app.client.forecast_client import ForecastClient
 from cdk_app.local_serving.local_endpoint import LocalEndpoint
 
 pytestmark = pytest.mark.server
 TIMEOUT = 60
+# Rate-limit windows of an hour: no test runs that long (pytest's timeout is 10 minutes), so a hit can never leave
+# the window before the test's last request, however slow the machine.
+RATE_LIMIT = "5/hour"
 
 
 def post(api: str, body: Any, path: str = "/predict", **headers: str) -> requests.Response:
@@ -111,6 +118,61 @@ def test_health_costs_no_inference_and_reports_the_last_outcome(api: str) -> Non
     assert requests.get(f"{api}/health", timeout=TIMEOUT).json()["endpoint"]["state"] == "ok"
     assert requests.get(f"{api}/docs", timeout=TIMEOUT).status_code == 200
     assert "/predict/batch" in requests.get(f"{api}/openapi.json", timeout=TIMEOUT).json()["paths"]
+    root = requests.get(f"{api}/", timeout=TIMEOUT, allow_redirects=False)
+    assert root.status_code == 307 and root.headers["Location"] == "/docs"
+
+
+def test_a_stations_file_is_served_and_forecast_end_to_end(endpoint: LocalEndpoint, tmp_path: Path) -> None:
+    with api_process(endpoint.url, tmp_path / "api.log", "--stations", str(station_file(tmp_path))) as api:
+        stations = requests.get(f"{api}/stations", timeout=TIMEOUT).json()
+        detail = requests.get(f"{api}/stations/42/forecast", timeout=TIMEOUT).json()
+        everything = requests.get(f"{api}/forecasts", timeout=TIMEOUT).json()
+    assert stations == [{"station_code": "42", "name": "Rue de Rivoli", "capacity": 30, "latitude": 48.86,
+                         "longitude": 2.34, "bikes": None}]
+    assert detail["history"] == STATION_FILE_HISTORY and detail["last_hour"] == "2026-11-25T14:00"
+    # the request the file describes: 2026-11-25 14:00 is a Wednesday (day 2)
+    request = {"station_code": "42", "historical_bikes": STATION_FILE_HISTORY, "hour": 14, "day_of_week": 2,
+               "capacity": 30, "latitude": 48.86, "longitude": 2.34}
+    client = ForecastClient(endpoint.endpoint_name, endpoint_url=endpoint.url, cache_ttl_seconds=None)
+    expected = client.predict(request)
+    assert detail["forecast"]["predictions"] == expected.predictions
+    assert detail["forecast"]["warnings"] == expected.warnings
+    assert "historical_bikes: 1 missing hours imputed" in expected.warnings  # the file's null reached the endpoint
+    assert [f["predictions"] for f in everything] == [expected.predictions]
+
+
+@pytest.fixture(scope="module")
+def scripted_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Peer, str]]:
+    """An endpoint that answers from a script (a real HTTP peer on loopback), with the API in front of it,
+    waiting 1 s for each answer; each test asks for a request of its own, so none is a cache hit."""
+    log = tmp_path_factory.mktemp("scripted") / "api.log"
+    with running(Answer.json(200, {})) as peer, api_process(peer.url, log, "--endpoint-timeout", "1") as api:
+        yield peer, api
+
+
+def test_a_model_failure_is_a_502(scripted_endpoint: tuple[Peer, str]) -> None:
+    peer, api = scripted_endpoint
+    failed = {"error": {"status": 500, "message": "the model failed: RuntimeError: boom", "fields": []}}
+    peer.answers = [Answer.aws_error(424, "ModelError", "Received server error (500) from primary",
+                                     OriginalStatusCode=500, OriginalMessage=json.dumps(failed))]
+    response = post(api, {**GUIDE, "hour": 1})
+    assert response.status_code == 502, response.text
+    assert "the model failed: RuntimeError: boom" in response.json()["detail"] and "Traceback" not in response.text
+    assert requests.get(f"{api}/health", timeout=TIMEOUT).json()["endpoint"]["state"] == "failing"
+
+
+def test_a_cold_start_past_the_endpoint_timeout_is_a_503_with_retry_after(
+        scripted_endpoint: tuple[Peer, str]) -> None:
+    peer, api = scripted_endpoint
+    answer = {"station_code": "16107", "predictions": {"T+1h": 1.0, "T+2h": 2.0, "T+3h": 3.0},
+              "inference_time_ms": 1.0, "model_version": "v", "station_known": True, "warnings": []}
+    peer.answers = [Answer.json(200, answer, delay_seconds=5)]  # still "starting" when the API stops waiting
+    response = post(api, {**GUIDE, "hour": 2})
+    assert response.status_code == 503, response.text
+    assert int(response.headers["Retry-After"]) > 0 and "unavailable" in response.json()["detail"]
+    assert requests.get(f"{api}/health", timeout=TIMEOUT).json()["endpoint"]["state"] == "unavailable"
+    peer.answers = [Answer.json(200, answer)]  # warm now: the same request is answered
+    assert post(api, {**GUIDE, "hour": 2}).status_code == 200
 
 
 def test_a_stopped_endpoint_is_a_503_with_retry_after(endpoint_owner: EndpointOwner, tmp_path: Path) -> None:
@@ -127,22 +189,38 @@ def test_a_stopped_endpoint_is_a_503_with_retry_after(endpoint_owner: EndpointOw
 
 def test_the_rate_limit_holds_across_two_processes_sharing_redis(endpoint: LocalEndpoint, tmp_path: Path) -> None:
     with redis_server() as store, \
-            api_process(endpoint.url, tmp_path / "a.log", "--redis-url", store.url, "--rate-limit", "5/minute") as a, \
-            api_process(endpoint.url, tmp_path / "b.log", "--redis-url", store.url, "--rate-limit", "5/minute") as b:
+            api_process(endpoint.url, tmp_path / "a.log", "--redis-url", store.url, "--rate-limit", RATE_LIMIT) as a, \
+            api_process(endpoint.url, tmp_path / "b.log", "--redis-url", store.url, "--rate-limit", RATE_LIMIT) as b:
         statuses = [post(api, GUIDE).status_code for api in (a, b, a, b, a)]
         assert statuses == [200] * 5
         refused = post(b, GUIDE)
-        assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 60
+        assert refused.status_code == 429 and 0 < int(refused.headers["Retry-After"]) <= 3600
         assert post(a, GUIDE).status_code == 429
         assert requests.get(f"{a}/health", timeout=TIMEOUT).json()["rate_limit"] == "redis"
 
 
+def test_the_cache_is_shared_through_redis_and_expires_at_its_ttl(endpoint: LocalEndpoint, tmp_path: Path) -> None:
+    with redis_server() as store, api_process(endpoint.url, tmp_path / "a.log", "--redis-url", store.url) as a, \
+            api_process(endpoint.url, tmp_path / "b.log", "--redis-url", store.url) as b:
+        first = post(a, GUIDE)
+        assert first.headers["X-Cache"] == "miss"
+        shared = post(b, GUIDE)
+        assert shared.headers["X-Cache"] == "hit" and shared.json() == first.json()
+        client = redis.Redis.from_url(store.url)
+        (key,) = client.keys("velib-forecast:forecast:*")
+        assert 240_000 < client.pttl(key) <= 300_000  # Redis expires it 5 minutes after it was stored
+        client.pexpireat(key, 1)  # those 5 minutes, passed: Redis expires the key now, as it would then
+        assert not client.exists(key)
+        assert post(b, GUIDE).headers["X-Cache"] == "miss"
+        assert post(a, GUIDE).headers["X-Cache"] == "hit"  # b's fresh answer, shared again
+
+
 def test_a_forged_forwarded_for_does_not_reset_the_limit(endpoint: LocalEndpoint, tmp_path: Path) -> None:
-    with api_process(endpoint.url, tmp_path / "api.log", "--rate-limit", "3/minute") as api:
+    with api_process(endpoint.url, tmp_path / "api.log", "--rate-limit", "3/hour") as api:
         statuses = [post(api, GUIDE, **{"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(4)]
     assert statuses == [200, 200, 200, 429]
     # behind a trusted proxy, the forwarded address is the client, each with a limit of its own
-    with api_process(endpoint.url, tmp_path / "proxied.log", "--rate-limit", "3/minute",
+    with api_process(endpoint.url, tmp_path / "proxied.log", "--rate-limit", "3/hour",
                      "--trusted-proxies", "127.0.0.1/32") as api:
         clients = [post(api, GUIDE, **{"X-Forwarded-For": f"203.0.113.{i % 2}"}).status_code for i in range(6)]
         forged = post(api, GUIDE, **{"X-Forwarded-For": "198.51.100.7, 203.0.113.0"}).status_code

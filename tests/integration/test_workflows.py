@@ -88,7 +88,8 @@ def test_pull_requests_run_tests_synth_and_checkers() -> None:
     assert "make test" in runs and "make check-templates" in runs
     planned = subprocess.run(["make", "-n", "check-templates"], cwd=REPO_ROOT, capture_output=True, text=True,
                              timeout=60).stdout.splitlines()
-    for mode in ("serverless", "warm-ping", "warm-provisioned", "realtime"):  # every serving mode is checked
+    # every serving mode is checked, and the collector
+    for mode in ("serverless", "warm-ping", "warm-provisioned", "realtime", "collector"):
         mine = [line for line in planned if f"cdk.out/{mode}" in line]
         assert [tool for tool in ("cdk synth", "cfn-lint", "checkov") if any(tool in line for line in mine)] == [
             "cdk synth", "cfn-lint", "checkov"], mine

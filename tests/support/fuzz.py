@@ -2,7 +2,8 @@
 
 The same seed gives the same bodies, so a failure found here is found again. Each body comes with the
 content type to send; what is expected of every answer is the same: never a 5xx, never a traceback,
-and a 200 only with every forecast in [0, capacity].
+a JSON error body (the container's, or AWS's shape for the Runtime front's own refusals), and a 200 only
+with every forecast in [0, capacity].
 """
 
 from __future__ import annotations
@@ -125,6 +126,15 @@ def bad_bodies(valid: dict[str, Any], count: int, seed: int) -> list[BadBody]:
 
 def problems(status: int, text: str, body: BadBody) -> list[str]:
     """What is wrong with an answer to a bad body; an empty list means it was answered as it should be."""
+    return _problems(status, text, body, _is_error_body)
+
+
+def front_problems(status: int, text: str, body: BadBody) -> list[str]:
+    """The same for a refusal by the Runtime front itself, whose error body is AWS's (`{"message": ...}`)."""
+    return _problems(status, text, body, _is_aws_error_body)
+
+
+def _problems(status: int, text: str, body: BadBody, is_error_body: Callable[[str, int], bool]) -> list[str]:
     found = []
     if status >= 500:
         found.append(f"{status} for {body.kind}")
@@ -132,7 +142,7 @@ def problems(status: int, text: str, body: BadBody) -> list[str]:
         found.append(f"a traceback for {body.kind}: {text[:200]}")
     if status == 200:
         found += _out_of_range(text, body)
-    elif not _is_error_body(text, status):
+    elif not is_error_body(text, status):
         found.append(f"{status} without the JSON error body for {body.kind}: {text[:200]}")
     return found
 
@@ -143,6 +153,14 @@ def _is_error_body(text: str, status: int) -> bool:
     except (ValueError, KeyError, TypeError):
         return False
     return bool(error["status"] == status and error["message"] and isinstance(error["fields"], list))
+
+
+def _is_aws_error_body(text: str, status: int) -> bool:
+    try:
+        message = json.loads(text)["message"]
+    except (ValueError, KeyError, TypeError):
+        return False
+    return isinstance(message, str) and bool(message)
 
 
 def _out_of_range(text: str, body: BadBody) -> list[str]:

@@ -33,7 +33,8 @@ class Answer:
 
 
 class Peer:
-    """Answers each request with the next scripted answer; the last one repeats. Records the bodies it got."""
+    """Answers each request, POST or GET, with the next scripted answer; the last one repeats. Records the bodies
+    it got (empty for a GET)."""
 
     def __init__(self, *answers: Answer) -> None:
         self.answers = list(answers)
@@ -60,6 +61,8 @@ class Peer:
                 self.end_headers()
                 self.wfile.write(answer.body)
                 self.close_connection = answer.close_after
+
+            do_GET = do_POST  # a GET has no body to read: Content-Length is absent, so 0
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True

@@ -1,4 +1,4 @@
-"""The web tier's real servers for tests: Debian's redis-server and `python -m cdk_app api` processes,
+"""The web tier's real servers for tests: Debian's redis-server, and `python -m cdk_app api` and `ui` processes,
 each on a free loopback port, each stopped by its own PID."""
 
 from __future__ import annotations
@@ -65,5 +65,14 @@ def api_process(endpoint_url: str, log: Path, *options: str) -> Iterator[str]:
     """`python -m cdk_app api` against `endpoint_url`; yields its api-url."""
     server = ChildServer([sys.executable, "-m", "cdk_app", "api", "--port", str(free_port()), "--endpoint-url",
                           endpoint_url, *options], "api-url: ", cwd=REPO_ROOT, log=log)
+    with server:
+        yield server.url
+
+
+@contextmanager
+def ui_process(api_url: str, log: Path) -> Iterator[str]:
+    """`python -m cdk_app ui` in front of `api_url`; yields its ui-url."""
+    server = ChildServer([sys.executable, "-m", "cdk_app", "ui", "--port", str(free_port()), "--api-url", api_url],
+                         "ui-url: ", cwd=REPO_ROOT, log=log)
     with server:
         yield server.url

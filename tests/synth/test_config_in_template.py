@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 
+import model_utils
 import pytest
 from support.synth import Synthesized
+
+from cdk_app.paths import ARTIFACTS_DIR
 
 
 @pytest.mark.parametrize(("region", "partition", "account", "console", "suffix", "budget", "endpoint_type"), [
@@ -57,3 +61,34 @@ def test_alarm_rates_and_the_spillover_alarm(synth_app: Callable[..., Synthesize
     spill = by_metric["ServerlessProvisionedConcurrencySpilloverInvocations"]
     assert spill["Threshold"] == 7 and spill["Statistic"] == "Sum"
     assert len(by_metric) == 5
+
+
+def test_warm_timezone(synth_app: Callable[..., Synthesized]) -> None:
+    app = synth_app(warm_hours="Mon 07:00-10:00", warm_timezone="America/New_York")
+    schedules = app.of_type("AWS::Scheduler::Schedule").values()
+    assert schedules and {s["Properties"]["ScheduleExpressionTimezone"] for s in schedules} == {"America/New_York"}
+
+
+def test_instance_cpu_and_memory_alarm_thresholds(synth_app: Callable[..., Synthesized]) -> None:
+    app = synth_app(endpoint_type="realtime", instance_type="ml.c7i.xlarge", alarm_cpu_percent="55",
+                    alarm_memory_percent="65")
+    by_metric = {a["Properties"]["MetricName"]: a["Properties"] for a in app.of_type("AWS::CloudWatch::Alarm").values()}
+    assert by_metric["CPUUtilization"]["Threshold"] == 55 * 4  # 4 vCPUs, up to 100% each
+    assert by_metric["MemoryUtilization"]["Threshold"] == 65
+
+
+def test_artifacts_dir(synth_app: Callable[..., Synthesized], tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Other artifacts (here the reference ones with one file rewritten) give another archive and model version."""
+    artifacts = tmp_path_factory.mktemp("own-model") / "artifacts"
+    shutil.copytree(ARTIFACTS_DIR, artifacts)
+    config = artifacts / "config.json"
+    config.write_text(json.dumps(json.loads(config.read_text()), indent=4))
+    app, default = synth_app(artifacts_dir=str(artifacts)), synth_app()
+    version = model_utils.artifacts_version(artifacts)
+    assert version != model_utils.artifacts_version(ARTIFACTS_DIR)
+    assert app.template.to_json()["Outputs"]["ModelVersion"]["Value"] == version
+
+    def model_data(synthesized: Synthesized) -> str:
+        return json.dumps(synthesized.one("AWS::SageMaker::Model")[1]["Properties"]["PrimaryContainer"]["ModelDataUrl"])
+
+    assert model_data(app) != model_data(default)  # the archive built from them is the one deployed

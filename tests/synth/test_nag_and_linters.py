@@ -26,11 +26,14 @@ MODES: dict[str, dict[str, str]] = {
     "warm-ping": {"warm_hours": WARM},
     "warm-provisioned": {"warm_hours": WARM, "warm_strategy": "provisioned", "provisioned_concurrency": "2"},
     "realtime": {"endpoint_type": "realtime"},
+    "collector": {"collector": "true"},
 }
 # Each check checkov fails on is either fixed or skipped in the template with its reason.
 SERVERLESS_SKIPS = {"CKV_AWS_370"}  # model network isolation: not supported by Serverless Inference
+# The collector's bucket has no access logs, its function no dead-letter queue and no VPC.
+COLLECTOR_SKIPS = {"CKV_AWS_18", "CKV_AWS_116", "CKV_AWS_117"}
 RECORDED_SKIPS = {"serverless": SERVERLESS_SKIPS, "warm-ping": SERVERLESS_SKIPS, "warm-provisioned": SERVERLESS_SKIPS,
-                  "realtime": set()}
+                  "realtime": set(), "collector": SERVERLESS_SKIPS | COLLECTOR_SKIPS}
 
 
 @pytest.fixture(params=list(MODES))

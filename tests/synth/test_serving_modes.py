@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from aws_cdk.assertions import Annotations, Match
 from model_utils import validate_input
 from support.synth import ENDPOINT, Synthesized
 
@@ -164,6 +165,18 @@ def test_realtime_alarms_watch_instances_and_drop_the_serverless_ones(synth_app:
     assert alarms["CPUUtilization"]["Namespace"] == "/aws/sagemaker/Endpoints"
     assert alarms["CPUUtilization"]["Threshold"] == 80 * 4  # 4 vCPUs, up to 100% each
     assert alarms["MemoryUtilization"]["Threshold"] == 80
+
+
+def test_a_type_the_table_lacks_is_deployed_as_given_with_a_warning(synth_app: Callable[..., Synthesized]) -> None:
+    app = synth_app(**REALTIME, instance_type="ml.c7a.xlarge")
+    _, config = app.one("AWS::SageMaker::EndpointConfig")
+    assert config["Properties"]["ProductionVariants"][0]["InstanceType"] == "ml.c7a.xlarge"
+    alarms = {a["Properties"]["MetricName"]: a["Properties"] for a in app.of_type("AWS::CloudWatch::Alarm").values()}
+    assert alarms["CPUUtilization"]["Threshold"] == 80 * 4  # an xlarge's 4 vCPUs
+    (warning,) = Annotations.from_stack(app.stack).find_warning("*", Match.string_like_regexp("ml.c7a.xlarge"))
+    assert "--instance-price" in str(warning.entry.data)
+    known = synth_app(**REALTIME, instance_type="ml.c7i.xlarge")
+    assert Annotations.from_stack(known.stack).find_warning("*", Match.string_like_regexp("instance_types")) == []
 
 
 def test_dashboard_and_role_follow_the_endpoint_type(synth_app: Callable[..., Synthesized]) -> None:

@@ -6,7 +6,7 @@ No botocore stubbing: each request is real HTTP on loopback, through botocore's 
 from __future__ import annotations
 
 import json
-import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -102,15 +102,58 @@ def test_predict_many_mixes_cached_and_new_answers_in_order() -> None:
     assert [r["station_code"] for r in sent] == ["0", "2", "4"]  # the cached two were not asked again
 
 
+class Clock:
+    """Time that moves only when the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_cached_answers_expire_after_their_ttl() -> None:
+    clock = Clock()
     with running(Answer.json(200, ANSWER)) as peer:
-        cached = client(peer.url, cache_ttl_seconds=0.2)
+        cached = client(peer.url, cache_ttl_seconds=300, clock=clock)
         cached.predict(REQUEST)
+        clock.now += 300  # the last instant of the entry's life
         cached.predict(REQUEST)
         assert peer.calls == 1
-        time.sleep(0.3)
+        clock.now += 0.001
         cached.predict(REQUEST)
         assert peer.calls == 2
+
+
+def test_a_full_cache_evicts_the_least_recently_used_answer() -> None:
+    a, b, c = ({**REQUEST, "station_code": code} for code in "abc")
+    with running(Answer.json(200, ANSWER)) as peer:
+        cached = client(peer.url, cache_ttl_seconds=300, cache_entries=2)
+        cached.predict(a)
+        cached.predict(b)
+        cached.predict(a)  # a hit: a is now the most recently used
+        cached.predict(c)  # the third entry evicts b, not a
+        assert peer.calls == 3
+        cached.predict(a)
+        assert peer.calls == 3
+        cached.predict(b)
+        assert peer.calls == 4
+
+
+def test_no_region_for_aws_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for variable in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))  # no region in any AWS configuration
+    with pytest.raises(EndpointUnavailableError, match="no AWS region: pass region=, or set AWS_REGION"):
+        ForecastClient("velib-forecast-dev")
+    assert ForecastClient("velib-forecast-dev", region="eu-west-3").runtime.meta.region_name == "eu-west-3"
+
+
+def test_an_error_code_it_does_not_know_is_a_model_failure() -> None:
+    with running(Answer.aws_error(400, "BrandNewException", "something new")) as peer, \
+            pytest.raises(ModelFailureError, match="BrandNewException: something new") as failure:
+        client(peer.url).predict(REQUEST)
+    assert failure.value.status == 500
 
 
 def test_unreachable_endpoint_is_unavailable() -> None:

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 from support.synth import ACCOUNT, DEFAULT_CONTEXT
 
-from cdk_app.deployment.config import KEYS, ConfigError, DeploymentConfig, ServerlessSettings, load_config
+from cdk_app.deployment.config import (
+    KEYS,
+    CollectorSettings,
+    ConfigError,
+    DeploymentConfig,
+    ServerlessSettings,
+    load_config,
+)
 
 
 def config_with(**overrides: Any) -> DeploymentConfig:
@@ -113,7 +120,11 @@ def test_warm_hours_parse_with_their_zone_and_strategy() -> None:
 
 @pytest.mark.parametrize(("overrides", "key", "expected"), [
     ({"endpoint_type": "lambda"}, "endpoint_type", "one of serverless, realtime"),
-    ({"instance_type": "ml.p3.2xlarge"}, "instance_type", "one of ml.t2.medium"),
+    ({"instance_type": "ml.p3.2xlarge"}, "instance_type", "ml.p3.2xlarge is a GPU or accelerator type"),
+    ({"instance_type": "ml.inf2.xlarge"}, "instance_type", "the accelerator would idle"),
+    ({"instance_type": "ml.c7g.large"}, "instance_type", "ml.c7g.large is a Graviton (Arm) type"),
+    ({"instance_type": "ml.r8g.medium"}, "instance_type", "built for x86_64 only"),
+    ({"instance_type": "c7i.large"}, "instance_type", "must be a SageMaker instance type such as ml.c7i.large"),
     ({"instance_type": "ml.c5.large", "instance_count_min": "0"}, "instance_count_min", "an integer 1-100"),
     ({"instance_count_min": "3", "instance_count_max": "2"}, "instance_count_max", "an integer 3-100"),
     ({"scaling_invocations_per_instance": "0"}, "scaling_invocations_per_instance", "an integer 1-1000000"),
@@ -150,3 +161,38 @@ def test_a_burstable_instance_without_autoscaling_is_accepted() -> None:
     config = config_with(endpoint_type="realtime", instance_type="ml.t2.medium", instance_count_min="1",
                          instance_count_max="1")
     assert config.realtime is not None and not config.realtime.autoscaled
+
+
+# ---------------------------------------------------------------- the collector
+
+def test_the_collector_is_off_by_default_and_its_keys_are_still_checked() -> None:
+    assert config_with().collector is None
+    with pytest.raises(ConfigError, match="context key 'collector_interval_minutes'"):
+        config_with(collector_interval_minutes="0")
+
+
+def test_the_collector_takes_its_interval_feed_and_retention_from_strings() -> None:
+    config = config_with(collector="true", collector_interval_minutes="15", history_retention_days="30",
+                         collector_feed_url=" http://127.0.0.1:8080/gbfs.json ")
+    assert config.collector == CollectorSettings(interval_minutes=15, feed_url="http://127.0.0.1:8080/gbfs.json",
+                                                 history_retention_days=30)
+    assert config.collector_function_name == "velib-forecast-dev-collector"
+    assert config_with(collector=True).collector == CollectorSettings(
+        5, "https://velib-metropole-opendata.smovengo.cloud/opendata/Velib_Metropole/gbfs.json", 400)
+    assert config_with(collector="False").collector is None
+
+
+@pytest.mark.parametrize(("key", "value", "expected"), [
+    ("collector", "yes", "true or false"),
+    ("collector", 1, "true or false"),
+    ("collector_interval_minutes", "61", "an integer 1-60"),
+    ("collector_interval_minutes", "2.5", "an integer 1-60"),
+    ("collector_feed_url", "ftp://example.org/gbfs.json", "an http(s) URL"),
+    ("collector_feed_url", "https://", "an http(s) URL"),
+    ("collector_feed_url", "https://example.org/gbfs .json", "an http(s) URL"),
+    ("history_retention_days", "1", "an integer 2-3650"),
+    ("history_retention_days", 3651, "an integer 2-3650"),
+])
+def test_each_bad_collector_value_names_its_key(key: str, value: Any, expected: str) -> None:
+    with pytest.raises(ConfigError, match=rf"context key '{key}': must be {re.escape(expected)}"):
+        config_with(**{"collector": "true", key: value})

@@ -16,7 +16,12 @@ from typing import Any
 
 import pytest
 from gbfs_validator import validate_feed
-from support.gbfs_feed import (
+
+from cdk_app.live_data.gbfs import FeedError, GbfsReader
+from cdk_app.live_data.snapshot import Reading, Snapshot, Station
+from cdk_app.loopback import HOST, free_port
+from cdk_app.paths import REPO_ROOT
+from cdk_app.performance.synthetic_feed import (
     Dialect,
     FakeStation,
     FakeStatus,
@@ -27,11 +32,6 @@ from support.gbfs_feed import (
     daily_cycle,
     paris_stations,
 )
-
-from cdk_app.live_data.gbfs import FeedError, GbfsReader
-from cdk_app.live_data.snapshot import Reading, Snapshot, Station
-from cdk_app.loopback import HOST, free_port
-from cdk_app.paths import REPO_ROOT
 
 CLOCK = 1_795_186_800  # 2026-11-20 16:00 in Paris
 DIALECTS: tuple[Dialect, ...] = ("velib", "2.3", "3.0")

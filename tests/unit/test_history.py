@@ -69,10 +69,10 @@ def test_counts_window_leaves_missing_hours_missing(history: History) -> None:
 
 def test_latest_round_trips(history: History) -> None:
     snap = snapshot(H + 5, a=(2, 30))
-    history.put_latest(snap, tasks_through=H)
+    history.put_latest(snap, tasks_through=H, hours_complete=3)
     latest = history.latest()
     assert latest is not None
-    assert (latest.feed_time, latest.tasks_through) == (H + 5, H)
+    assert (latest.feed_time, latest.tasks_through, latest.hours_complete) == (H + 5, H, 3)
     assert latest.readings == snap.readings
     assert latest.stations == snap.stations
 
@@ -124,7 +124,7 @@ def test_s3_layout_matches_the_local_one(tmp_path: Path) -> None:
         for store in stores:
             snap = snapshot(H - 30, a=(2, 0))
             store.record_hour(snap)
-            store.put_latest(snap, H - 3600)
+            store.put_latest(snap, H - 3600, 0)
             store.put_forecast(CityForecast(H, "v1", {}, {}))
         local = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()
                        and p.name != "collector.lock")

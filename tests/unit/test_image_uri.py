@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cdk_app.deployment.dlc_image import dlc_image
+from cdk_app.deployment.dlc_image import dlc_image, training_image
 
 TAG = "2.6.0-cpu-py312-ubuntu22.04-sagemaker"
 
@@ -44,3 +44,14 @@ def test_image_uri_and_repository_per_region(region: str, uri: str, repository_a
 def test_unknown_region_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="region 'eu-west-9': the PyTorch inference container is not published"):
         dlc_image("eu-west-9", TAG)
+
+
+@pytest.mark.parametrize(("region", "account"), [("eu-west-3", "763104351884"), ("af-south-1", "626614931356"),
+                                                 ("cn-north-1", "727897471807")])
+def test_the_training_image_is_pinned_and_shares_the_registry_table(region: str, account: str) -> None:
+    image = training_image(region)
+    assert image.uri.startswith(f"{account}.dkr.ecr.{region}.amazonaws.com")
+    assert image.uri.endswith("/pytorch-training:2.10.0-cpu-py313-ubuntu22.04-sagemaker")
+    assert image.repository_arn.endswith(f":{account}:repository/pytorch-training")
+    with pytest.raises(ValueError, match="region 'eu-west-9': the PyTorch training container is not published"):
+        training_image("eu-west-9")

@@ -3,13 +3,12 @@ and a user's own station file."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 from forecast_contract import HISTORY_HOURS, HOUR_RANGE, LATITUDE_RANGE, MAX_BATCH, MAX_STATION_CODE_CHARS
-from support.fixtures import GUIDE
+from support.fixtures import GUIDE, station_file
 
 from cdk_app.client.forecast_client import BadRequestError, FieldProblem
 from cdk_app.web_api.forecasts import endpoint_field_errors, parse_proxies
@@ -53,14 +52,6 @@ def test_trusted_proxies_are_parsed_and_a_bad_one_is_named() -> None:
     assert [str(n) for n in parse_proxies("10.0.0.0/8, 127.0.0.1")] == ["10.0.0.0/8", "127.0.0.1/32"]
     with pytest.raises(ValueError, match=r"--trusted-proxies: .*10\.0\.0\.300"):
         parse_proxies("10.0.0.300")
-
-
-def station_file(tmp_path: Path, **change: Any) -> Path:
-    station = {"station_code": "42", "name": "Rue de Rivoli", "capacity": 30, "latitude": 48.86,
-               "longitude": 2.34, "last_hour": "2026-11-25T14:00", "hourly_bikes": [5] * 23 + [None], **change}
-    path = tmp_path / "stations.json"
-    path.write_text(json.dumps({"stations": [station]}))
-    return path
 
 
 def test_a_users_own_history_becomes_the_endpoints_request(tmp_path: Path) -> None:

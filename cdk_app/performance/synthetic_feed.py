@@ -1,7 +1,7 @@
-"""Real GBFS feeds on loopback for tests: a city generated from Python objects in Vélib's own dialect, GBFS 2.3
-or GBFS 3.0, with a feed clock the test moves and faults it injects; and the hand-written fixtures of
-tests/fixtures/gbfs/ served as they are. Both are real HTTP servers, so the reader under test runs its real
-connections, retries and timeouts.
+"""Real GBFS feeds on loopback, for `bench` and the tests: a city generated from Python objects in Vélib's own
+dialect, GBFS 2.3 or GBFS 3.0, with a feed clock the caller moves and faults it injects; and a folder of
+hand-written feed files (tests/fixtures/gbfs/) served as they are. Both are real HTTP servers, so the reader
+runs its real connections, retries and timeouts.
 """
 
 from __future__ import annotations
