@@ -12,7 +12,7 @@ export CDK_DISABLE_VERSION_CHECK := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: setup system-packages run synth serve up package train test test-fast lint check-templates bench cost \
+.PHONY: setup system-packages run run-velib synth serve up package train test test-fast lint check-templates bench cost \
 	rehearse clean
 
 setup: $(VENV)/.installed node_modules/.installed
@@ -57,6 +57,10 @@ up: setup
 	$(PY) -m cdk_app up
 
 run: synth up
+
+# The real city: the collector on Vélib's live feed, with the endpoint, the API and the page.
+run-velib: synth
+	$(PY) -m cdk_app up --stations velib
 
 # cdk synth (cdk-nag runs inside it), then cfn-lint and checkov on every synthesized template, in every
 # serving mode: serverless, warm hours by pings and by provisioned concurrency, real-time; and with the collector.

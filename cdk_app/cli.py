@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cdk_app.deployment.config import LOCAL_ENDPOINT_NAME, endpoint_name_for, project_context
 from cdk_app.deployment.warm_hours import EXAMPLE
+from cdk_app.lifecycle.commands import add_lifecycle
 from cdk_app.live_data.commands import add_collect
 from cdk_app.paths import ARTIFACTS_DIR, BENCH_RESULTS, DEFAULT_ARCHIVE, MODEL_CODE_DIR, REPO_ROOT
 
@@ -483,7 +484,7 @@ def _add_up(sub: argparse._SubParsersAction) -> None:
 
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_train, _add_package, _add_convert_scaler, _add_serve, _add_predict, _add_api, _add_ui, _add_up, _add_bench,
-    _add_cost, _add_rehearse, _add_smoke, add_collect,
+    _add_cost, _add_rehearse, _add_smoke, add_collect, add_lifecycle,
 )
 
 

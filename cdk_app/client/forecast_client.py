@@ -29,7 +29,7 @@ UNAVAILABLE_CODES = {"ThrottlingException", "ServiceUnavailable", "ModelNotReady
                      "InternalDependencyException", "InternalFailure"}
 
 
-class EndpointError(Exception):
+class EndpointError(RuntimeError):
     """Base of the three kinds; `status` is the HTTP status a web app should answer with."""
 
     status = 500

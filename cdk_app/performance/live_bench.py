@@ -98,7 +98,8 @@ def api_from_history_row(endpoint: LocalEndpoint, repeat: int) -> Row:
         history.put_forecast(forecast)
         endpoint.stop()
         api = ChildServer([sys.executable, "-m", "cdk_app", "api", "--port", str(free_port()), "--history",
-                           history.location, "--rate-limit", "1000000000/hour"], "api-url: ", cwd=REPO_ROOT,
+                           history.location, "--endpoint-url", endpoint.url, "--rate-limit", "1000000000/hour"],
+                          "api-url: ", cwd=REPO_ROOT,
                           log=Path(tempfile.gettempdir()) / "velib-bench-api-history.log")
         with api:
             connection = http.client.HTTPConnection("127.0.0.1", int(api.url.rsplit(":", 1)[1]), timeout=60)

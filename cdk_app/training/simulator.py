@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cdk_app.training.network import StationNetwork
+
 STATION_TYPES = ("residential", "business", "leisure")
 # Paris intra-muros, where most stations are.
 LATITUDE_SPAN = (48.815, 48.902)
@@ -23,23 +25,11 @@ START_DAY_OF_WEEK = 0  # day 0 is a Monday
 GUIDE_STATIONS = ("16107", "16109", "16114")
 
 
-@dataclass(frozen=True)
-class SimulatedNetwork:
-    """Hourly bike counts (NaN where missing) and the static description of each station."""
+@dataclass(frozen=True, kw_only=True)
+class SimulatedNetwork(StationNetwork):
+    """A StationNetwork that also knows each station's latent type, so tests can check the patterns."""
 
-    codes: list[str]
     station_type: np.ndarray  # (stations,) index into STATION_TYPES
-    capacity: np.ndarray  # (stations,)
-    latitude: np.ndarray
-    longitude: np.ndarray
-    bikes: np.ndarray  # (stations, hours), NaN for a missing hour
-    hour: np.ndarray  # (hours,) hour of day
-    day_of_week: np.ndarray  # (hours,)
-    is_weekend: np.ndarray  # (hours,) weekend or holiday
-
-    @property
-    def hours(self) -> int:
-        return int(self.bikes.shape[1])
 
 
 def _bump(hour: np.ndarray, centre: float, width: float) -> np.ndarray:
@@ -98,5 +88,7 @@ def simulate(stations: int = 300, days: int = 42, seed: int = 7, missing_rate: f
     for s, t in zip(*np.nonzero(gap_starts), strict=True):
         missing[s, t:t + gap_lengths[s, t]] = True
     bikes = np.where(missing, np.nan, bikes)
-    return SimulatedNetwork(codes, station_type, capacity, latitude, longitude, bikes,
-                            hour, day_of_week, is_weekend)
+    return SimulatedNetwork(source=f"synthetic: cdk_app.training.simulator, {stations} stations over {days} days "
+                                   f"(seed {seed})", codes=codes, station_type=station_type, capacity=capacity,
+                            latitude=latitude, longitude=longitude, bikes=bikes, hour=hour, day_of_week=day_of_week,
+                            is_weekend=is_weekend)

@@ -1,8 +1,9 @@
-"""Trains the reference model on simulated data and scores it against two baselines.
+"""Trains the model on simulated or collected data and scores it against two baselines.
 
 Features are built by model_utils.build_features and predictions are turned into bike counts by
 model_utils.occupancy_to_bikes: the very code the endpoint runs, so the held-out metrics are what
-the endpoint would answer (the parity test checks this).
+the endpoint would answer (the parity test checks this). The split is by time whatever the source:
+the final `test_days` are held out, the `validation_days` before them pick the best epoch.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +24,9 @@ from sklearn.preprocessing import StandardScaler
 
 from cdk_app.atomic_files import write_bytes, write_json
 from cdk_app.progress import Counter, say
+from cdk_app.training.network import StationNetwork
 from cdk_app.training.scaler_conversion import scaler_to_feature_scaler
-from cdk_app.training.simulator import SimulatedNetwork, simulate
+from cdk_app.training.simulator import simulate
 
 H = model_utils.HISTORY_HOURS
 HORIZONS = len(model_utils.HORIZON_HOURS)
@@ -46,12 +49,20 @@ class TrainingSettings:
     embedding_dim: int = 8
 
     def validate(self) -> None:
-        if self.days < self.validation_days + self.test_days + 3:
+        if self.days * 24 < self.hours_needed:
             raise ValueError(f"days must be at least validation_days + test_days + 3 "
-                             f"({self.validation_days + self.test_days + 3}), got {self.days}")
-        for name in ("stations", "epochs", "batch_size", "validation_days", "test_days", "hidden_size"):
+                             f"({self.hours_needed // 24}), got {self.days}")
+        for name in ("stations", "epochs", "batch_size", "validation_days", "test_days", "hidden_size",
+                     "embedding_dim"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 < self.learning_rate < 1:
+            raise ValueError(f"learning_rate must be between 0 and 1, got {self.learning_rate}")
+
+    @property
+    def hours_needed(self) -> int:
+        """Validation and held-out days, and 3 days to train on."""
+        return (self.validation_days + self.test_days + 3) * 24
 
 
 @dataclass(frozen=True)
@@ -69,7 +80,7 @@ class Windows:
         return len(self.station)
 
 
-def make_windows(net: SimulatedNetwork, first_target: int, last_target: int) -> Windows:
+def make_windows(net: StationNetwork, first_target: int, last_target: int) -> Windows:
     """Windows whose first target hour t lies in [first_target, last_target - 3]."""
     starts = np.arange(max(first_target, H), last_target - HORIZONS + 1)
     station = np.repeat(np.arange(len(net.codes)), len(starts))
@@ -82,11 +93,11 @@ def make_windows(net: SimulatedNetwork, first_target: int, last_target: int) -> 
                    net.hour[now], net.day_of_week[now], net.is_weekend[now])
 
 
-def heldout_windows(net: SimulatedNetwork, settings: TrainingSettings) -> Windows:
+def heldout_windows(net: StationNetwork, settings: TrainingSettings) -> Windows:
     return make_windows(net, net.hours - settings.test_days * 24, net.hours)
 
 
-def window_features(net: SimulatedNetwork, windows: Windows, stations: model_utils.StationMappings,
+def window_features(net: StationNetwork, windows: Windows, stations: model_utils.StationMappings,
                     scaler: model_utils.FeatureScaler) -> model_utils.ModelInputs:
     codes = [net.codes[s] for s in windows.station]
     return model_utils.build_features(
@@ -97,7 +108,7 @@ def window_features(net: SimulatedNetwork, windows: Windows, stations: model_uti
         station_index=np.array([stations.index.get(c, stations.unknown_index) for c in codes]), scaler=scaler)
 
 
-def predict_bikes(model: model_utils.VelibForecaster, net: SimulatedNetwork, windows: Windows,
+def predict_bikes(model: model_utils.VelibForecaster, net: StationNetwork, windows: Windows,
                   stations: model_utils.StationMappings, scaler: model_utils.FeatureScaler) -> np.ndarray:
     parts = []
     for start in range(0, len(windows), EVAL_CHUNK):
@@ -112,7 +123,7 @@ def _slice(windows: Windows, part: slice) -> Windows:
     return Windows(**{k: v[part] for k, v in asdict(windows).items()})
 
 
-def baselines(net: SimulatedNetwork, windows: Windows) -> dict[str, np.ndarray]:
+def baselines(net: StationNetwork, windows: Windows) -> dict[str, np.ndarray]:
     """Persistence (the last hour) and seasonal-naive (the same hour the day before)."""
     filled = model_utils.impute_history(windows.history)
     capacity = net.capacity[windows.station][:, None]
@@ -169,18 +180,28 @@ def _fit(model: model_utils.VelibForecaster, train: model_utils.ModelInputs, tra
     return best
 
 
-def train(settings: TrainingSettings, output_dir: Path) -> dict[str, Any]:
-    """Simulate, train, score and write the five artifact files; returns the metrics."""
+def train(settings: TrainingSettings, output_dir: Path, network: StationNetwork | None = None) -> dict[str, Any]:
+    """Train on `network` (default: simulate one as `settings` say), score, and write the five artifact files;
+    returns the metrics."""
     settings.validate()
     torch.manual_seed(settings.seed)
-    say(f"simulating {settings.stations} stations over {settings.days} days (seed {settings.seed})")
-    net = simulate(settings.stations, settings.days, settings.seed)
+    if network is None:
+        say(f"simulating {settings.stations} stations over {settings.days} days (seed {settings.seed})")
+        network = simulate(settings.stations, settings.days, settings.seed)
+    net = network
+    if net.hours < settings.hours_needed:
+        raise ValueError(f"{net.source}: {net.hours} hours of data, but validation_days + test_days + 3 days "
+                         f"({settings.hours_needed} hours) are needed")
     test_start = net.hours - settings.test_days * 24
     validation_start = test_start - settings.validation_days * 24
     train_windows = make_windows(net, 0, validation_start)
     validation_windows = make_windows(net, validation_start, test_start)
     test_windows = heldout_windows(net, settings)
     say(f"windows: {len(train_windows)} train, {len(validation_windows)} validation, {len(test_windows)} held out")
+    for part, windows in (("train", train_windows), ("validation", validation_windows), ("held-out", test_windows)):
+        if len(windows) == 0:
+            raise ValueError(f"{net.source}: no usable {part} window (each needs its 3 target hours counted and at "
+                             f"most {model_utils.MAX_MISSING_HOURS} of its 24 history hours missing)")
 
     stations = model_utils.StationMappings({c: i + 1 for i, c in enumerate(sorted(net.codes))}, unknown_index=0)
     static = np.stack([net.capacity, net.latitude, net.longitude], axis=1).astype(np.float64)
@@ -204,8 +225,8 @@ def train(settings: TrainingSettings, output_dir: Path) -> dict[str, Any]:
     for name, values in baselines(net, test_windows).items():
         scores[name] = score(values, test_windows.targets)
     metrics = {
-        "data": "synthetic: cdk_app.simulator, settings in config.json",
-        "heldout": {"days": settings.test_days, "windows": len(test_windows)},
+        "data": net.source,
+        "heldout": {"days": settings.test_days, "windows": len(test_windows), **_period(net, test_start)},
         "horizons": {key: {name: scores[name][key] for name in scores} for key in model_utils.HORIZON_KEYS},
         "beats_baselines": all(
             scores["model"][key]["mae"] < scores[b][key]["mae"] and scores["model"][key]["r2"] > scores[b][key]["r2"]
@@ -220,6 +241,14 @@ def train(settings: TrainingSettings, output_dir: Path) -> dict[str, Any]:
     }
     _write_artifacts(output_dir, model, config, scaler, stations, metrics)
     return metrics
+
+
+def _period(net: StationNetwork, first: int) -> dict[str, str]:
+    """The held-out hours, named by their ends in UTC, when the data has real times."""
+    if net.hour_end is None:
+        return {}
+    name = [datetime.fromtimestamp(int(net.hour_end[i]), UTC).isoformat() for i in (first, -1)]
+    return {"first_hour": name[0], "last_hour": name[1]}
 
 
 def _write_artifacts(output_dir: Path, model: model_utils.VelibForecaster, config: dict[str, Any],
