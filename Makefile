@@ -63,8 +63,10 @@ run-velib: synth
 	$(PY) -m cdk_app up --stations velib
 
 # cdk synth (cdk-nag runs inside it), then cfn-lint and checkov on every synthesized template, in every
-# serving mode: serverless, warm hours by pings and by provisioned concurrency, real-time; and with the collector.
+# serving mode: serverless, warm hours by pings and by provisioned concurrency, real-time; with the collector, and
+# with the weekly retraining on its history.
 WARM_HOURS := Mon-Fri 07:00-10:00,16:30-20:00
+RETRAIN_SCHEDULE := cron(0 3 ? * MON *)
 define check_mode
 	npx cdk synth --no-notices --quiet -o cdk.out/$(1) -c github_repository=example/velib-forecast $(2)
 	$(VENV)/bin/cfn-lint cdk.out/$(1)/*.template.json
@@ -79,6 +81,7 @@ check-templates: setup $(CHECKOV_VENV)/.installed
 		-c provisioned_concurrency=2)
 	$(call check_mode,realtime,-c endpoint_type=realtime)
 	$(call check_mode,collector,-c collector=true)
+	$(call check_mode,retrain,-c collector=true -c "retrain_schedule=$(RETRAIN_SCHEDULE)")
 
 train: setup
 	$(PY) -m cdk_app train

@@ -16,6 +16,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from cdk_app.deployment.config import LOCAL_ENDPOINT_NAME, endpoint_name_for, project_context
+from cdk_app.deployment.registry_version import MODEL_VERSION_FILE
 from cdk_app.deployment.warm_hours import EXAMPLE
 from cdk_app.lifecycle.commands import add_lifecycle
 from cdk_app.live_data.commands import add_collect
@@ -334,13 +335,15 @@ def _bench(args: argparse.Namespace) -> int:
 
 def _cost(args: argparse.Namespace) -> int:
     from cdk_app.performance.cost import Prices, cost_table, project_modes
+    from cdk_app.performance.retrain_cost import RetrainRun
 
     overrides = {key: value for key, value in (("memory_mb", args.memory_mb), ("instance_type", args.instance_type),
                                                ("collector", args.collector or None)) if value is not None}
     prices = Prices(args.price_per_gb_second, args.price_per_gb_data, args.price_provisioned_per_gb_second,
                     args.price_provisioned_inference_per_gb_second, args.instance_price)
     print(cost_table(args.bench, project_modes(args.warm_hours, **overrides), prices, tuple(args.requests),
-                     args.collector_poll_ms, args.collector_memory_mb))
+                     args.collector_poll_ms, args.collector_memory_mb,
+                     RetrainRun(args.retrain_instance_type, args.retrain_seconds, args.retrain_instance_price)))
     return 0
 
 
@@ -357,8 +360,9 @@ def _add_bench(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_cost(sub: argparse._SubParsersAction) -> None:
+    from cdk_app.deployment import retraining
     from cdk_app.deployment.config import COLLECTOR_MEMORY_MB
-    from cdk_app.performance import cost
+    from cdk_app.performance import cost, retrain_cost
 
     p = sub.add_parser("cost", help="monthly bill of every serving mode, and where real-time breaks even",
                        description="Prices on-demand serverless, serverless with warm hours by pings and by "
@@ -390,6 +394,13 @@ def _add_cost(sub: argparse._SubParsersAction) -> None:
                    help="one poll's billed duration; its Duration metric in AWS tells (default: %(default)s)")
     p.add_argument("--collector-memory-mb", type=int, default=COLLECTOR_MEMORY_MB,
                    help="the collector function's memory (default: %(default)s, as deployed)")
+    p.add_argument("--retrain-instance-type", default=retraining.INSTANCE_TYPE,
+                   help="the weekly retraining's job instance type (default: %(default)s, as deployed)")
+    p.add_argument("--retrain-seconds", type=float, default=retrain_cost.MEASURED_RUN_SECONDS,
+                   help="a retraining run's billable seconds, all its jobs; a real run's console tells (default: "
+                        "%(default)s, the training job measured locally on a small channel)")
+    p.add_argument("--retrain-instance-price", type=float,
+                   help="its instance, USD per hour (default: the instance type's us-east-1 price)")
     p.set_defaults(handler=_cost)
 
 
@@ -412,9 +423,12 @@ def _add_rehearse(sub: argparse._SubParsersAction) -> None:
 def _smoke(args: argparse.Namespace) -> int:
     from cdk_app.client.smoke import run_smoke_test
     from cdk_app.deployment.config import load_project_config
+    from cdk_app.deployment.registry_version import read_version_file
 
     config = load_project_config(**({"stage": args.stage} if args.stage else {}))
-    run_smoke_test(config.stack_name, config.endpoint_name, args.region)
+    deployed = read_version_file(args.model_version_file) if args.model_version_file.is_file() else None
+    run_smoke_test(config.stack_name, config.endpoint_name, args.region,
+                   deployed if deployed is not None and deployed.group == config.endpoint_name else None)
     return 0
 
 
@@ -425,6 +439,9 @@ def _add_smoke(sub: argparse._SubParsersAction) -> None:
                                    "send the reference request through the client and check the forecast.")
     p.add_argument("--stage", help="deployed stage (default: the stage in cdk.json)")
     p.add_argument("--region", help="AWS region (default: your AWS configuration)")
+    p.add_argument("--model-version-file", type=Path, default=MODEL_VERSION_FILE,
+                   help="the registry version deployed, as resolve-model wrote it; when it names this stage's group, "
+                        "the endpoint must serve it and answer its model_version (default: %(default)s, if present)")
     p.set_defaults(handler=_smoke)
 
 

@@ -16,6 +16,7 @@ NAMESPACE = "AWS/SageMaker"
 INSTANCE_NAMESPACE = "/aws/sagemaker/Endpoints"  # real-time instance metrics (CPU, memory, disk)
 ROLLBACK_ALARMS = ("ServerErrorRate", "ModelLatencyP99")  # a real-time deployment rolls back when one fires
 LAMBDA_NAMESPACE = "AWS/Lambda"
+PIPELINE_NAMESPACE = "AWS/Sagemaker/ModelBuildingPipeline"  # SageMaker Pipelines' own spelling, not AWS/SageMaker
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,10 @@ def collector_alarm_specs(config: DeploymentConfig) -> list[AlarmSpec]:
     return [] if config.collector is None else [AlarmSpec(
         "CollectorErrors", "Errors", "Sum", 0,
         "A collector poll failed: a reading or an hourly forecast may be missing from the history.", LAMBDA_NAMESPACE)]
+
+
+def retrain_alarm_specs(config: DeploymentConfig) -> list[AlarmSpec]:
+    """The retraining pipeline's alarm, when it is deployed: any failed run (its dimension is the pipeline's name)."""
+    return [] if config.retrain is None else [AlarmSpec(
+        "RetrainFailed", "ExecutionFailed", "Sum", 0,
+        "A weekly retraining run failed: no candidate was evaluated or registered this week.", PIPELINE_NAMESPACE)]

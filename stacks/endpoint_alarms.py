@@ -6,6 +6,7 @@ an outage. Each alarm notifies the topic when it fires and when it clears.
 
 from __future__ import annotations
 
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
@@ -32,6 +33,16 @@ def notifying_alarm(scope: Construct, construct_id: str, *, description: str, me
     alarm.add_alarm_action(notify)
     alarm.add_ok_action(notify)
     return alarm
+
+
+def spec_alarm(scope: Construct, spec: AlarmSpec, *, subject: str, dimensions: dict[str, str], period_minutes: int,
+               topic: sns.ITopic) -> cloudwatch.Alarm:
+    """An alarm as its spec describes it, on the one resource `dimensions` name (the collector, the pipeline)."""
+    return notifying_alarm(
+        scope, spec.construct_id, description=f"{subject}: {spec.description}",
+        metric=cloudwatch.Metric(namespace=spec.namespace, metric_name=spec.metric_name, dimensions_map=dimensions,
+                                 statistic=spec.statistic, period=Duration.minutes(period_minutes)),
+        threshold=spec.threshold, topic=topic)
 
 
 class EndpointAlarms(Construct):

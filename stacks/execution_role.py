@@ -8,25 +8,21 @@ from __future__ import annotations
 
 from aws_cdk import Acknowledgment, Validations
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_s3_assets as s3_assets
 from constructs import Construct
-
-from cdk_app.deployment.dlc_image import DlcImage
 
 
 class ExecutionRole(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, model_archive: s3_assets.Asset, image: DlcImage,
+    def __init__(self, scope: Construct, construct_id: str, *, model_object_arn: str, repository_arn: str,
                  log_group_arn: str, endpoint_type: str) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
                              description=f"Runs the Velib' forecaster's {endpoint_type} endpoint")
         self.policy = iam.Policy(self, "Policy", roles=[self.role], statements=[
-            iam.PolicyStatement(sid="ReadModelArchive", actions=["s3:GetObject"],
-                                resources=[model_archive.bucket.arn_for_objects(model_archive.s3_object_key)]),
+            iam.PolicyStatement(sid="ReadModelArchive", actions=["s3:GetObject"], resources=[model_object_arn]),
             iam.PolicyStatement(sid="PullServingImage",
                                 actions=["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer",
                                          "ecr:BatchGetImage"],
-                                resources=[image.repository_arn]),
+                                resources=[repository_arn]),
             iam.PolicyStatement(sid="AuthenticateToRegistry", actions=["ecr:GetAuthorizationToken"], resources=["*"]),
             iam.PolicyStatement(sid="WriteEndpointLogs",
                                 actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],

@@ -19,6 +19,7 @@ from constructs import Construct
 
 from cdk_app.deployment.config import VARIANT_NAME, RealtimeSettings, ServerlessSettings
 from stacks.execution_role import ExecutionRole
+from stacks.model_source import ModelSource
 
 CANARY_BAKE_SECONDS = 300  # the canary takes traffic this long, watched by the rollback alarms
 FINAL_BAKE_SECONDS = 300  # then all of it, with the old fleet kept for a rollback
@@ -65,15 +66,17 @@ def unknown_instance_warning(realtime: RealtimeSettings) -> str:
 
 class ForecastEndpoint(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, endpoint_name: str, serverless: ServerlessSettings,
-                 realtime: RealtimeSettings | None, image_uri: str, model_data_url: str,
+                 realtime: RealtimeSettings | None, source: ModelSource,
                  environment: dict[str, str], role: ExecutionRole, log_group: logs.CfnLogGroup,
                  volume_key: kms.IKey, rollback_alarms: list[str]) -> None:
         super().__init__(scope, construct_id)
+        container = _container(source, environment)
         self.model = sagemaker.CfnModel(
             self, "Model",
             execution_role_arn=role.role.role_arn,
-            primary_container=sagemaker.CfnModel.ContainerDefinitionProperty(
-                image=image_uri, model_data_url=model_data_url, environment=environment),
+            # A registry version in the form the registry documents for a model package, serverless included.
+            primary_container=None if source.package_arn else container,
+            containers=[container] if source.package_arn else None,
             # The container needs no network: SageMaker downloads the archive, and it has no requirements.txt.
             enable_network_isolation=True if realtime else None,
         )
@@ -97,6 +100,16 @@ class ForecastEndpoint(Construct):
             deployment_config=deployment_config(realtime, rollback_alarms) if realtime else None)
         # SageMaker would otherwise create the log group itself, outside the stack, and keep it forever.
         self.endpoint.node.add_dependency(log_group)
+
+
+def _container(source: ModelSource, environment: dict[str, str]) -> sagemaker.CfnModel.ContainerDefinitionProperty:
+    """The image and the archive, or a registry version, whose package gives both; the serving environment either
+    way, as the package carries none."""
+    if source.package_arn is None:
+        return sagemaker.CfnModel.ContainerDefinitionProperty(
+            image=source.image_uri, model_data_url=source.model_data_url, environment=environment)
+    return sagemaker.CfnModel.ContainerDefinitionProperty(model_package_name=source.package_arn,
+                                                          environment=environment)
 
 
 def _variant(model_name: str, serverless: ServerlessSettings, realtime: RealtimeSettings | None

@@ -1,21 +1,20 @@
 """The whole deployment: model archive, role, endpoint (serverless or real-time), its scaling or warm hours,
-log group, alarms, dashboard and budget, and with `collector=true` the collector and its history."""
+log group, alarms, dashboard and budget, the model registry's group, with `collector=true` the collector and its
+history, and with `retrain_schedule` as well the weekly retraining pipeline."""
 
 from __future__ import annotations
 
 import json
 
 from aws_cdk import CfnOutput, Environment, Stack, Tags
-from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from cdk_app.client.example_requests import guide_request
 from cdk_app.deployment.collector_asset import stage_collector_asset
 from cdk_app.deployment.config import PROJECT, CollectorSettings, DeploymentConfig
-from cdk_app.deployment.dlc_image import dlc_image, partition_of
-from cdk_app.deployment.model_archive import build_archive
-from cdk_app.paths import BUILD_DIR, MODEL_CODE_DIR
-from stacks.alarm_specs import ROLLBACK_ALARMS, collector_alarm_specs, endpoint_alarm_specs
+from cdk_app.deployment.dlc_image import dlc_image, partition_of, training_image
+from stacks.alarm_specs import ROLLBACK_ALARMS, collector_alarm_specs, endpoint_alarm_specs, retrain_alarm_specs
 from stacks.alert_topic import AlertTopic
 from stacks.cost_budget import CostBudget, cost_filters
 from stacks.encryption_key import EncryptionKey, encrypted_log_group
@@ -24,7 +23,9 @@ from stacks.endpoint_dashboard import EndpointDashboard
 from stacks.endpoint_scaling import InstanceAutoscaling, ProvisionedWarmHours
 from stacks.execution_role import ExecutionRole
 from stacks.forecast_endpoint import ForecastEndpoint, container_environment
-from stacks.history_collector import HistoryCollector
+from stacks.history_collector import HISTORY_PREFIX, HistoryCollector
+from stacks.model_source import ModelSource, model_source
+from stacks.retraining_pipeline import RetrainingPipeline
 from stacks.warm_pings import WarmPings
 
 CONSOLE_HOSTS = {"aws": "console.aws.amazon.com", "aws-cn": "console.amazonaws.cn",
@@ -36,15 +37,13 @@ class VelibForecastStack(Stack):
         super().__init__(scope, config.stack_name, env=Environment(account=config.account, region=config.region),
                          description=f"Velib' forecaster on a SageMaker {config.endpoint_type} endpoint "
                                      f"({config.stage})")
-        archive = build_archive(config.artifacts_dir, MODEL_CODE_DIR, BUILD_DIR / config.stage / "model.tar.gz")
-        image = dlc_image(config.region, config.image_tag)
-
-        model_archive = s3_assets.Asset(self, "ModelArchive", path=str(archive.path))
+        source = model_source(self, config)
         encryption = EncryptionKey(self, "Encryption", log_group_name=config.log_group_name)
         log_group = encrypted_log_group(self, "EndpointLogs", name=config.log_group_name,
                                         retention_days=config.log_retention_days, key=encryption.key)
-        role = ExecutionRole(self, "ExecutionRole", model_archive=model_archive, image=image,
-                             log_group_arn=log_group.attr_arn, endpoint_type=config.endpoint_type)
+        role = ExecutionRole(self, "ExecutionRole", model_object_arn=source.object_arn,
+                             repository_arn=source.repository_arn, log_group_arn=log_group.attr_arn,
+                             endpoint_type=config.endpoint_type)
         alerts = AlertTopic(self, "Alerts", key=encryption.key, email=config.alarm_email)
         alarms = EndpointAlarms(self, "Alarms", endpoint_name=config.endpoint_name, specs=endpoint_alarm_specs(config),
                                 period_minutes=config.alarms.period_minutes, topic=alerts.topic)
@@ -52,7 +51,7 @@ class VelibForecastStack(Stack):
         # logical id, and CloudFormation would try to create a second endpoint under the same fixed name.
         endpoint = ForecastEndpoint(
             self, "Serverless", endpoint_name=config.endpoint_name, serverless=config.serverless,
-            realtime=config.realtime, image_uri=image.uri, model_data_url=model_archive.s3_object_url,
+            realtime=config.realtime, source=source,
             environment=container_environment(config.region, config.model_server_timeout_seconds), role=role,
             log_group=log_group, volume_key=encryption.key,
             rollback_alarms=[alarms.alarms[name].alarm_name for name in ROLLBACK_ALARMS])
@@ -65,34 +64,60 @@ class VelibForecastStack(Stack):
                        filters=cost_filters(config.budget_scope, config.region), topic=alerts,
                        email=config.alarm_email)
 
-        for key, value in (("project", PROJECT), ("stage", config.stage), ("model_version", archive.model_version)):
+        for key, value in (("project", PROJECT), ("stage", config.stage), ("model_version", source.model_version)):
             Tags.of(self).add(key, value)
         outputs = {
             "EndpointName": endpoint.endpoint.attr_endpoint_name,
             "EndpointArn": endpoint.endpoint.ref,
-            "ModelDataUrl": model_archive.s3_object_url,
-            "ImageUri": image.uri,
-            "ModelVersion": archive.model_version,
+            "ModelDataUrl": source.model_data_url,
+            "ImageUri": source.image_uri,
+            "ModelVersion": source.model_version,
             "AlertTopicArn": alerts.topic.topic_arn,
             "DashboardUrl": f"https://{CONSOLE_HOSTS[partition_of(config.region)]}/cloudwatch/home?"
                             f"region={config.region}#dashboards:name={config.endpoint_name}",
         }
+        if source.package_arn is not None:  # what a scheduled deploy compares with the latest approved version
+            outputs["ModelPackageArn"] = source.package_arn
+        # Always declared, whatever else is: a group costs nothing, and versions may be registered without the
+        # pipeline (`python -m cdk_app retrain --region ...`).
+        registry = sagemaker.CfnModelPackageGroup(
+            self, "ModelRegistry", model_package_group_name=config.model_package_group_name,
+            model_package_group_description=f"The Velib' forecaster's model versions for {config.endpoint_name}")
+        outputs["ModelPackageGroupName"] = registry.model_package_group_name
         if config.collector is not None:
-            outputs.update(self._add_collector(config, config.collector, endpoint, encryption, alerts, monitoring))
+            collector = self._add_collector(config, config.collector, endpoint, encryption, alerts, monitoring)
+            outputs.update({"HistoryUrl": collector.history_url, "HistoryBucketName": collector.bucket.bucket_name})
+            if config.retrain is not None:
+                pipeline = self._add_retraining(config, collector, source, encryption, alerts)
+                pipeline.node.add_dependency(registry)  # its first run registers into the group
+                outputs["RetrainPipelineName"] = pipeline.pipeline.pipeline_name
         for name, value in outputs.items():
             CfnOutput(self, name, value=value)
 
     def _add_collector(self, config: DeploymentConfig, settings: CollectorSettings, endpoint: ForecastEndpoint,
                        encryption: EncryptionKey, alerts: AlertTopic, monitoring: EndpointDashboard
-                       ) -> dict[str, str]:
-        """The collector, its row on the dashboard, and the outputs that say where its history is."""
+                       ) -> HistoryCollector:
+        """The collector and its row on the dashboard."""
         collector = HistoryCollector(
             self, "Collector", settings=settings, function_name=config.collector_function_name,
             code=stage_collector_asset().path, endpoint_name=config.endpoint_name, endpoint_arn=endpoint.endpoint.ref,
             encryption=encryption, log_retention_days=config.log_retention_days,
             alarm=collector_alarm_specs(config)[0], period_minutes=config.alarms.period_minutes, topic=alerts.topic)
         monitoring.dashboard.add_widgets(collector.widget())
-        return {"HistoryUrl": collector.history_url, "HistoryBucketName": collector.bucket.bucket_name}
+        return collector
+
+    def _add_retraining(self, config: DeploymentConfig, collector: HistoryCollector, source: ModelSource,
+                        encryption: EncryptionKey, alerts: AlertTopic) -> RetrainingPipeline:
+        """The weekly pipeline on the collector's history; its champion is what this deploy serves."""
+        assert config.retrain is not None
+        return RetrainingPipeline(
+            self, "Retraining", settings=config.retrain, margins=config.gate,
+            pipeline_name=config.retrain_pipeline_name, group_name=config.model_package_group_name,
+            history_bucket=collector.bucket,
+            history_prefix=HISTORY_PREFIX, key=encryption.key, champion_url=source.model_data_url,
+            champion_object_arn=source.object_arn, training_image=training_image(config.region),
+            inference_image=dlc_image(config.region, config.image_tag), alarm=retrain_alarm_specs(config)[0],
+            period_minutes=config.alarms.period_minutes, topic=alerts.topic)
 
     def _add_scaling(self, config: DeploymentConfig, endpoint: ForecastEndpoint, alerts: AlertTopic) -> None:
         """Autoscaling for real-time; for serverless, warm hours by the strategy chosen, if any."""

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from support.synth import Synthesized, synthesize
+from support.training_history import write_history
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +29,11 @@ def synth_app(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Synthes
 @pytest.fixture(scope="session")
 def default_app(synth_app: Callable[..., Synthesized]) -> Synthesized:
     return synth_app()
+
+
+@pytest.fixture(scope="session")
+def training_history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The collected fixture history of tests/support/training_history.py, written once for every tier."""
+    root = tmp_path_factory.mktemp("training-history")
+    write_history(root)
+    return root

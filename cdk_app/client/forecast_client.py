@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from forecast_contract import MAX_BATCH, MAX_PAYLOAD_BYTES
 
 DEFAULT_CACHE_TTL_SECONDS = 300.0
+_COMPACT = (",", ":")  # a 1,500-station body is a fifth smaller than with json's default spaces
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_LOCAL_REGION = "eu-west-3"
 UNAVAILABLE_CODES = {"ThrottlingException", "ServiceUnavailable", "ModelNotReadyException",
@@ -90,7 +91,7 @@ class TtlCache:
 
     @staticmethod
     def key(request: Mapping[str, Any]) -> str:
-        return json.dumps(request, sort_keys=True, separators=(",", ":"))
+        return json.dumps(request, sort_keys=True, separators=_COMPACT)
 
     def get(self, key: str) -> Forecast | None:
         with self.lock:
@@ -112,12 +113,12 @@ class TtlCache:
 def batches(requests: Sequence[Mapping[str, Any]], max_bytes: int = MAX_PAYLOAD_BYTES,
             max_count: int = MAX_BATCH) -> list[list[Mapping[str, Any]]]:
     """Split in order into bodies that fit the payload cap and the endpoint's batch limit."""
-    overhead = len(b'{"instances": []}')
+    overhead = len(b'{"instances":[]}')
     out: list[list[Mapping[str, Any]]] = []
     current: list[Mapping[str, Any]] = []
     size = overhead
     for request in requests:
-        item = len(json.dumps(request).encode()) + 2
+        item = len(json.dumps(request, separators=_COMPACT).encode()) + 1
         if item + overhead > max_bytes:
             raise BadRequestError(f"one request alone is {item} bytes, over the {max_bytes} byte payload cap")
         if current and (size + item > max_bytes or len(current) == max_count):
@@ -170,7 +171,7 @@ class ForecastClient:
         return [r for r in results if r is not None]
 
     def _invoke(self, batch: list[Mapping[str, Any]]) -> list[Forecast]:
-        body = json.dumps(batch[0] if len(batch) == 1 else {"instances": batch})
+        body = json.dumps(batch[0] if len(batch) == 1 else {"instances": batch}, separators=_COMPACT)
         try:
             response = self.runtime.invoke_endpoint(EndpointName=self.endpoint_name, Body=body,
                                                     ContentType="application/json", Accept="application/json")

@@ -19,6 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cdk_app.deployment.dlc_image import REGISTRY_ACCOUNTS
 from cdk_app.deployment.instance_types import InstanceType, InstanceTypeError, instance_type
+from cdk_app.deployment.registry_version import (
+    RegistryVersion,
+    RegistryVersionError,
+    chosen_version,
+    parse_request,
+)
 from cdk_app.deployment.serverless_regions import serverless_refusal
 from cdk_app.deployment.warm_hours import WarmHours, WarmHoursError, parse_windows
 from cdk_app.paths import CDK_JSON, REPO_ROOT
@@ -54,13 +60,20 @@ KEYS = ("stage", "account", "region", "endpoint_type", "memory_mb", "max_concurr
         "log_retention_days", "model_server_timeout_seconds", "artifacts_dir", "alarm_5xx_rate", "alarm_4xx_rate",
         "alarm_latency_p99_ms", "alarm_cold_start_ms", "alarm_spillover_invocations", "alarm_cpu_percent",
         "alarm_memory_percent", "alarm_period_minutes", "github_repository", "github_oidc_provider_arn",
-        "cdk_qualifier", "collector", "collector_interval_minutes", "collector_feed_url", "history_retention_days")
+        "cdk_qualifier", "collector", "collector_interval_minutes", "collector_feed_url", "history_retention_days",
+        "retrain_schedule", "retrain_timezone", "gate_min_improvement_t1h_percent", "gate_max_regression_percent",
+        "model_version", "model_version_force")
 # The forecaster reads the last 24 hours and S3 expires objects at day granularity: 2 days always keeps a full one.
 HISTORY_RETENTION_DAYS = (2, 3650)
 COLLECTOR_MEMORY_MB = 512  # one poll parses ~1,500 stations twice; `cost` prices the function at this size
 COLLECTOR_TIMEOUT_SECONDS = 120  # two feed downloads, S3, and once an hour an endpoint call of up to 60 s
 NONCURRENT_VERSION_DAYS = 7  # the history's overwritten objects: a week to notice a bad write and restore them
+GATE_KEYS = ("gate_min_improvement_t1h_percent", "gate_max_regression_percent")
 _BOOLEANS = {"true": True, "false": False}
+# EventBridge Scheduler's recurring expressions: cron with its six fields (minutes hours day-of-month month
+# day-of-week year), or a rate. One-time at() is refused: a retraining schedule recurs.
+_CRON = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+_RATE = re.compile(r"^rate\([1-9]\d* (minute|hour|day)s?\)$")
 
 
 class ConfigError(ValueError):
@@ -124,6 +137,23 @@ class CollectorSettings:
 
 
 @dataclass(frozen=True)
+class RetrainSettings:
+    """When EventBridge Scheduler starts the weekly retraining pipeline, in Scheduler's own syntax."""
+
+    schedule: str
+    timezone: str
+
+
+@dataclass(frozen=True)
+class GateMargins:
+    """How much better than the model in service a candidate must be to be Approved (cdk_app.lifecycle.gate):
+    percentages of the champion's MAE, so one setting holds for any city's scale of counts."""
+
+    min_improvement_t1h_percent: float  # T+1h MAE at least this much below the champion's
+    max_regression_percent: float  # no horizon's MAE more than this much above the champion's
+
+
+@dataclass(frozen=True)
 class DeploymentConfig:
     stage: str
     account: str | None
@@ -140,6 +170,9 @@ class DeploymentConfig:
     alarms: AlarmThresholds
     ci: CiSettings | None
     collector: CollectorSettings | None  # checked whatever `collector` says; None when it is false
+    registry_version: RegistryVersion | None  # model_version: served instead of artifacts_dir
+    retrain: RetrainSettings | None  # None: no retraining pipeline (the registry is there anyway)
+    gate: GateMargins
 
     @property
     def endpoint_type(self) -> str:
@@ -160,6 +193,15 @@ class DeploymentConfig:
     @property
     def collector_function_name(self) -> str:
         return f"{self.endpoint_name}-collector"
+
+    @property
+    def model_package_group_name(self) -> str:
+        """The registry's group: the endpoint's name, so a stage's versions and its endpoint go together."""
+        return self.endpoint_name
+
+    @property
+    def retrain_pipeline_name(self) -> str:
+        return f"{self.endpoint_name}-retrain"
 
 
 def endpoint_name_for(stage: str) -> str:
@@ -210,12 +252,17 @@ def _budget(value: Any, region: str) -> float | None:
     return amount
 
 
-def _warm_hours(get: Callable[[str], Any], provisioned: int | None) -> WarmHours | None:
-    zone = str(get("warm_timezone")).strip()
+def _timezone(key: str, value: Any) -> str:
+    zone = str(value).strip()
     try:
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
-        raise _fail("warm_timezone", "an IANA time zone such as Europe/Paris", get("warm_timezone")) from None
+        raise _fail(key, "an IANA time zone such as Europe/Paris", value) from None
+    return zone
+
+
+def _warm_hours(get: Callable[[str], Any], provisioned: int | None) -> WarmHours | None:
+    zone = _timezone("warm_timezone", get("warm_timezone"))
     strategy = _choice("warm_strategy", get("warm_strategy"), WARM_STRATEGIES, str)
     text = get("warm_hours")
     if _optional(text):
@@ -291,6 +338,43 @@ def _collector(get: Callable[[str], Any]) -> CollectorSettings | None:
     return settings if _boolean("collector", get("collector")) else None
 
 
+def _retrain(get: Callable[[str], Any], collector: CollectorSettings | None) -> RetrainSettings | None:
+    """The pipeline trains on the collector's history, so it needs the collector's bucket."""
+    zone = _timezone("retrain_timezone", get("retrain_timezone"))
+    value = get("retrain_schedule")
+    if _optional(value):
+        return None
+    schedule = str(value).strip()
+    if not (_RATE.fullmatch(schedule) or _cron_expression(schedule)):
+        raise _fail("retrain_schedule", "an EventBridge Scheduler cron(...) with six fields, one of day-of-month and "
+                                        "day-of-week '?', e.g. cron(0 3 ? * MON *), or rate(7 days), or empty", value)
+    if collector is None:
+        raise ConfigError("context key 'retrain_schedule': the pipeline trains on the collector's history, so it "
+                          "needs collector=true")
+    return RetrainSettings(schedule, zone)
+
+
+def _cron_expression(text: str) -> bool:
+    if not _CRON.fullmatch(text):
+        return False
+    day_of_month, day_of_week = text.removeprefix("cron(").removesuffix(")").split(" ")[2:5:2]
+    return (day_of_month == "?") != (day_of_week == "?")
+
+
+def _registry_version(get: Callable[[str], Any], stage: str, region: str, account: str | None
+                      ) -> RegistryVersion | None:
+    """The registry version to serve instead of artifacts_dir, as build/model-version.json names it."""
+    force = _boolean("model_version_force", get("model_version_force"))
+    value = get("model_version")
+    if _optional(value):
+        return None
+    try:
+        return chosen_version(parse_request(value), stage=stage, group=endpoint_name_for(stage), region=region,
+                              account=account, force=force)
+    except RegistryVersionError as problem:
+        raise ConfigError(f"context key 'model_version': {problem}") from None
+
+
 def _pattern(key: str, value: Any, pattern: re.Pattern[str], expected: str) -> str:
     if not isinstance(value, str) or not pattern.fullmatch(value.strip()):
         raise _fail(key, expected, value)
@@ -336,9 +420,11 @@ def load_config(context: Mapping[str, Any], default_account: str | None = None) 
             "the ARN of the account's token.actions.githubusercontent.com OIDC provider, or empty to create one"),
         cdk_qualifier=_pattern("cdk_qualifier", get("cdk_qualifier"), _QUALIFIER,
                                "the bootstrap qualifier, 1-10 lower-case letters or digits"))
+    collector = _collector(get)
+    stage = _pattern("stage", get("stage"), _STAGE, "lower-case letters, digits and '-', starting with a letter "
+                                                 "(at most 20 characters), e.g. dev or prod")
     return DeploymentConfig(
-        stage=_pattern("stage", get("stage"), _STAGE, "lower-case letters, digits and '-', starting with a letter "
-                                                       "(at most 20 characters), e.g. dev or prod"),
+        stage=stage,
         account=account,
         region=region,
         serverless=serverless,
@@ -363,8 +449,19 @@ def load_config(context: Mapping[str, Any], default_account: str | None = None) 
             period_minutes=_integer("alarm_period_minutes", get("alarm_period_minutes"), 1, 60),
         ),
         ci=ci,
-        collector=_collector(get),
+        collector=collector,
+        registry_version=_registry_version(get, stage, region, account),
+        retrain=_retrain(get, collector),
+        gate=gate_margins({key: get(key) for key in GATE_KEYS}),
     )
+
+
+def gate_margins(context: Mapping[str, Any]) -> GateMargins:
+    """The gate's margins from their context keys: also how the pipeline's evaluation step, which has no cdk.json,
+    checks the values the stack passes on its command line."""
+    improvement, regression = GATE_KEYS
+    return GateMargins(min_improvement_t1h_percent=_number(improvement, context[improvement], 0, 50),
+                       max_regression_percent=_number(regression, context[regression], 0, 50))
 
 
 def project_context() -> dict[str, Any]:

@@ -161,11 +161,13 @@ class S3Blobs:
             return True  # an unreadable lease is no lease
 
 
-def open_blobs(location: str | Path, s3_client: Any = None) -> Blobs:
+def open_blobs(location: str | Path, region: str | None = None) -> Blobs:
     text = str(location)
     if text.startswith("s3://"):
+        import boto3
+
         bucket, _, prefix = text[len("s3://"):].partition("/")
         if not bucket:
             raise ValueError(f"--history: {text!r} names no bucket (expected s3://bucket/prefix)")
-        return S3Blobs(bucket, prefix, s3_client)
+        return S3Blobs(bucket, prefix, boto3.client("s3", region_name=region))
     return LocalBlobs(Path(text))

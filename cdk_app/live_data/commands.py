@@ -25,7 +25,7 @@ def collect(args: argparse.Namespace) -> int:
 
     if args.interval <= 0:
         raise ValueError(f"--interval: must be more than 0 seconds, got {args.interval}")
-    blobs = open_blobs(args.history)
+    blobs = open_blobs(args.history, args.region)
     collector = Collector(GbfsReader(args.feed), History(blobs), _client(args))
     # On disk the history is held for the collector's whole life, so a second collector is refused at once.
     with until_stopped(), blobs.exclusive() if isinstance(blobs, LocalBlobs) else nullcontext():

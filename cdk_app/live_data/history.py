@@ -30,7 +30,7 @@ STALE_AFTER_SECONDS = 3600
 LATEST_KEY = "latest.json"
 _KEY_FORMAT = "%Y-%m-%dT%H%MZ"
 
-Counts = dict[str, list[float | None]]  # station code -> hourly counts, oldest first
+Counts = dict[str, list[float | None]]  # station code -> hourly counts, oldest first (whole bikes, sent as ints)
 
 
 def hour_end(feed_time: int) -> int:
@@ -146,7 +146,7 @@ class History:
         """Every station's hourly counts for the `hours` hours ending at `end_hour`, None where missing."""
         window = [self.hour_readings(end_hour - HOUR * (hours - 1 - i)) for i in range(hours)]
         codes = sorted(set().union(*window))
-        return {c: [float(w[c].bikes) if c in w else None for w in window] for c in codes}
+        return {c: [w[c].bikes if c in w else None for w in window] for c in codes}
 
     # --------------------------------------------------------------------------------------- forecasts
     def put_forecast(self, forecast: CityForecast) -> None:

@@ -9,6 +9,8 @@
 - Real-time bills instance hours x instance count, whatever the traffic.
 - The collector (`collector=true`, or `--collector`) adds its Lambda polls, their S3 requests, the history's
   storage, one all-station request to the endpoint an hour and its alarm, to every mode.
+- The weekly retraining (`retrain_schedule`) adds 4.35 runs a month and its alarm to every mode when it is
+  deployed, and is priced on its own either way (cdk_app/performance/retrain_cost.py).
 
 Prices vary by region and change: every serving one is a flag. The defaults are us-east-1 and approximate (the
 serverless one from the shared notes; the provisioned ones and the instance prices from the SageMaker pricing page;
@@ -31,9 +33,11 @@ from cdk_app.deployment.config import (
     project_context,
 )
 from cdk_app.deployment.instance_types import INSTANCE_TYPES, InstanceType
+from cdk_app.deployment.retraining import INSTANCE_TYPE as RETRAIN_INSTANCE_TYPE
 from cdk_app.deployment.warm_hours import EXAMPLE, PING_EVERY_MINUTES, WarmHours
 from cdk_app.performance.bench_rows import STACK_BATCH, STACK_SEQUENTIAL
-from stacks.alarm_specs import collector_alarm_specs, endpoint_alarm_specs
+from cdk_app.performance.retrain_cost import MEASURED_RUN_SECONDS, RUNS_PER_MONTH, RetrainRun, retrain_lines
+from stacks.alarm_specs import collector_alarm_specs, endpoint_alarm_specs, retrain_alarm_specs
 
 PRICE_PER_GB_SECOND = 0.00002  # about $0.00004 per second at 2 GB
 PRICE_PER_GB_DATA = 0.016  # data processed, in and out
@@ -184,7 +188,7 @@ def alarm_count(config: DeploymentConfig) -> int:
     """The alarms the stack creates for this configuration, from the specs it builds them from."""
     warm = config.serverless.warm
     return (len(endpoint_alarm_specs(config)) + (1 if warm and warm.strategy == "ping" else 0)
-            + len(collector_alarm_specs(config)))
+            + len(collector_alarm_specs(config)) + len(retrain_alarm_specs(config)))
 
 
 def standing(config: DeploymentConfig) -> float:
@@ -268,13 +272,18 @@ def break_even(work: Workload, modes: Modes, prices: Prices) -> float:
     return fixed / (work.gb_seconds(modes.serverless.serverless.memory_mb) * prices.per_gb_second)
 
 
+DEFAULT_RETRAIN_RUN = RetrainRun(RETRAIN_INSTANCE_TYPE, MEASURED_RUN_SECONDS)
+
+
 def cost_table(bench_path: Path, modes: Modes, prices: Prices, requests: tuple[int, ...],
-               collector_poll_ms: float = COLLECTOR_POLL_MS, collector_memory_mb: int = COLLECTOR_MEMORY_MB) -> str:
+               collector_poll_ms: float = COLLECTOR_POLL_MS, collector_memory_mb: int = COLLECTOR_MEMORY_MB,
+               retrain: RetrainRun = DEFAULT_RETRAIN_RUN) -> str:
     bench, source = load_durations(bench_path)
     work = single_request(bench)
     collector = CollectorWork(modes.collector, collector_poll_ms, collector_memory_mb, batch_request(bench),
                               bench["cold_start_to_first_200_s"])
     included = collector if modes.serverless.collector is not None else None
+    retraining = RUNS_PER_MONTH * retrain.cost() if modes.serverless.retrain is not None else 0.0
     assert modes.realtime.realtime is not None
     fleet = modes.realtime.realtime
     instance_price = prices.instance_price(fleet.instance)
@@ -290,12 +299,13 @@ def cost_table(bench_path: Path, modes: Modes, prices: Prices, requests: tuple[i
         f"{PING_EVERY_MINUTES} min in them; provisioned concurrency {modes.held} in them and 1 (the floor) outside",
         *([f"collector: every {collector.settings.interval_minutes} min, in every column (table below)"]
           if included else []),
+        *(["weekly retraining: in every column (below the collector's table)"] if retraining else []),
         "",
         f"{'requests / month':>18} {'serverless':>12} {'warm: ping':>12} {'warm: provisioned':>18} "
         f"{realtime_label:>{realtime_width}}",
     ]
     for count in requests:
-        bill = monthly(count, work, modes, prices, included)
+        bill = {mode: value + retraining for mode, value in monthly(count, work, modes, prices, included).items()}
         lines.append(f"{count:>18,} {_usd(bill['serverless']):>12} {_usd(bill['ping']):>12} "
                      f"{_usd(bill['provisioned']):>18} {_usd(bill['realtime']):>{realtime_width}}")
     even = break_even(work, modes, prices)
@@ -313,6 +323,8 @@ def cost_table(bench_path: Path, modes: Modes, prices: Prices, requests: tuple[i
         "(150,000 s/month for 2 months).",
         "",
         *collector_table(collector, memory, prices),
+        "",
+        *retrain_lines(retrain, ALARM_PER_MONTH, deployed=bool(retraining)),
     ]
     return "\n".join(lines)
 

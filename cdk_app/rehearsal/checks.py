@@ -286,6 +286,8 @@ def check_destroyed(emulator: Emulator, config: DeploymentConfig, retained: froz
         "endpoints": sagemaker.list_endpoints()["Endpoints"],
         "endpoint configs": sagemaker.list_endpoint_configs()["EndpointConfigs"],
         "models": sagemaker.list_models()["Models"],
+        "pipelines": sagemaker.list_pipelines()["PipelineSummaries"],
+        "model package groups": sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"],
         "alarms": emulator.client("cloudwatch").describe_alarms()["MetricAlarms"],
         "topics": emulator.client("sns").list_topics()["Topics"],
         "budgets": emulator.client("budgets").describe_budgets(AccountId=ACCOUNT).get("Budgets", []),

@@ -23,7 +23,8 @@ from cdk_app.rehearsal.emulator import Emulator
 from stacks.alarm_specs import collector_alarm_specs
 from stacks.history_collector import HISTORY_PREFIX, RUNTIME, rate_expression
 
-FUNCTION_STATEMENTS = {"ReadWriteHistory", "ListHistory", "UseTheStackKey", "InvokeThisEndpointOnly", "WriteOwnLogs"}
+FUNCTION_STATEMENTS = {"ReadWriteHistory", "ListHistory", "DecryptItsEnvironment", "InvokeThisEndpointOnly",
+                       "WriteOwnLogs"}
 
 
 def check_collector(emulator: Emulator, config: DeploymentConfig, outputs: dict[str, str]) -> list[str]:
@@ -33,21 +34,20 @@ def check_collector(emulator: Emulator, config: DeploymentConfig, outputs: dict[
     key = emulator.client("sns").get_topic_attributes(TopicArn=outputs["AlertTopicArn"])["Attributes"][
         "KmsMasterKeyId"]  # the stack's one key
     function = emulator.client("lambda").get_function_configuration(FunctionName=config.collector_function_name)
-    return [*check_history_bucket(emulator, settings, outputs, key),
+    return [*check_history_bucket(emulator, settings, outputs),
             *check_function(emulator, config, settings, function, outputs, key),
             *check_schedule(emulator, settings, function["FunctionArn"]),
             *check_alarm(emulator, config, outputs)]
 
 
-def check_history_bucket(emulator: Emulator, settings: CollectorSettings, outputs: dict[str, str], key: str
-                         ) -> list[str]:
+def check_history_bucket(emulator: Emulator, settings: CollectorSettings, outputs: dict[str, str]) -> list[str]:
     bucket = outputs["HistoryBucketName"]
     check(outputs["HistoryUrl"] == f"s3://{bucket}/{HISTORY_PREFIX}", f"HistoryUrl output is {outputs['HistoryUrl']}")
     s3 = emulator.client("s3")
     (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     default = rule["ApplyServerSideEncryptionByDefault"]
-    check((default["SSEAlgorithm"], default.get("KMSMasterKeyID")) == ("aws:kms", key),
-          f"the history bucket is encrypted by {default}, not the stack's key {key}")
+    check(default["SSEAlgorithm"] == "AES256" and "KMSMasterKeyID" not in default,
+          f"the history bucket is encrypted by {default}, not by S3's own keys (it must outlive the stack's key)")
     check(s3.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled", "the history bucket is not versioned")
     blocked = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     check(all(blocked.values()) and len(blocked) == 4, f"public access block is {blocked}")
@@ -55,8 +55,8 @@ def check_history_bucket(emulator: Emulator, settings: CollectorSettings, output
     expiry = rules["ExpireHistory"]
     check((expiry["Expiration"].get("Days"), expiry["NoncurrentVersionExpiration"]["NoncurrentDays"])
           == (settings.history_retention_days, NONCURRENT_VERSION_DAYS), f"lifecycle rules are {rules}")
-    return [f"history bucket: the stack's key, versioned, public access blocked, objects expire after "
-            f"{settings.history_retention_days} d, overwritten ones after {NONCURRENT_VERSION_DAYS} d",
+    return [f"history bucket: S3's own keys (readable after destroy), versioned, public access blocked, objects "
+            f"expire after {settings.history_retention_days} d, overwritten ones after {NONCURRENT_VERSION_DAYS} d",
             "HistoryUrl and HistoryBucketName outputs"]
 
 

@@ -18,11 +18,13 @@ from moto.cloudformation import parsing as cfn_parsing
 from moto.cloudformation.exceptions import CloudFormationError
 from moto.cloudwatch.models import cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
+from moto.core.utils import camelcase_to_underscores
 from moto.kms.models import KmsBackend
 from moto.s3.models import FakeBucket, s3_backends
 from moto.sagemaker.exceptions import ValidationError as SageMakerValidationError
-from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, sagemaker_backends
+from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, Model, sagemaker_backends
 from moto.scheduler.models import scheduler_backends
+from moto.sns.models import Topic
 from moto.utilities.utils import get_partition
 
 
@@ -331,6 +333,60 @@ class _ScheduleModel(_NamedAndRecreated, CloudFormationModel):
             backend.delete_schedule(group, name)
 
 
+class _ModelPackageGroupModel(_NamedAndRecreated, CloudFormationModel):
+    """16. AWS::SageMaker::ModelPackageGroup was skipped silently (moto's SageMaker has the API, not the handler).
+    An update (the stack's tags change with every model version) keeps the group and its versions, as in AWS;
+    moto has no DeleteModelPackage, so deleting the group takes its versions with it."""
+
+    CFN_TYPE = "AWS::SageMaker::ModelPackageGroup"
+    NAME_PROPERTY = "ModelPackageGroupName"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> _ModelPackageGroupModel:
+        p = cloudformation_json["Properties"]
+        sagemaker_backends[account_id][region_name].create_model_package_group(
+            p["ModelPackageGroupName"], p.get("ModelPackageGroupDescription", ""), p.get("Tags", []))
+        return cls(p["ModelPackageGroupName"])
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource: Any, new_resource_name: str,
+                                        cloudformation_json: Any, account_id: str, region_name: str) -> Any:
+        if cloudformation_json["Properties"]["ModelPackageGroupName"] == original_resource.name:
+            return original_resource
+        return super().update_from_cloudformation_json(original_resource, new_resource_name, cloudformation_json,
+                                                       account_id, region_name)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = sagemaker_backends[account_id][region_name]
+        for arn in [arn for arn, package in backend.model_packages.items()
+                    if package.model_package_group_name == self.name]:
+            del backend.model_packages[arn]
+        backend.model_package_groups.pop(self.name, None)
+
+
+class _PipelineModel(_NamedAndRecreated, CloudFormationModel):
+    """17. AWS::SageMaker::Pipeline was skipped silently too. Its definition is stored as CreatePipeline stores it
+    (moto runs no step of it: an execution "succeeds" at once)."""
+
+    CFN_TYPE = "AWS::SageMaker::Pipeline"
+    NAME_PROPERTY = "PipelineName"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name: str, cloudformation_json: Any, account_id: str,
+                                        region_name: str, **kwargs: Any) -> _PipelineModel:
+        p = cloudformation_json["Properties"]
+        definition = p["PipelineDefinition"]
+        sagemaker_backends[account_id][region_name].create_pipeline(
+            p["PipelineName"], p.get("PipelineDisplayName", p["PipelineName"]),
+            definition.get("PipelineDefinitionBody"), definition.get("PipelineDefinitionS3Location"),
+            p.get("PipelineDescription", ""), p["RoleArn"], p.get("Tags", []), p.get("ParallelismConfiguration"))
+        return cls(p["PipelineName"])
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        sagemaker_backends[account_id][region_name].delete_pipeline(self.name)
+
+
 # 6. AWS::SageMaker::Endpoint ignored its EndpointName and took a generated one, so the fixed,
 #    stage-derived name this product relies on could not be checked.
 FakeEndpoint.cloudformation_name_type = staticmethod(lambda: "EndpointName")  # type: ignore[method-assign]
@@ -349,6 +405,21 @@ def _create_endpoint_with_deployment_config(cls: Any, resource_name: str, cloudf
 
 FakeEndpoint.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign, assignment]
     _create_endpoint_with_deployment_config)
+
+# 13b. AWS::SageMaker::Model required a PrimaryContainer (a KeyError), so a Model that names a registry version in
+#      Containers, [{"ModelPackageName": ...}], could not be created. Take either, as CloudFormation does.
+_create_model_from_cfn = Model.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _create_model_from_containers(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
+                                  region_name: str, **kwargs: Any) -> Any:
+    properties = {"PrimaryContainer": None, **cloudformation_json["Properties"]}
+    return _create_model_from_cfn(cls, resource_name, {**cloudformation_json, "Properties": properties}, account_id,
+                                  region_name, **kwargs)
+
+
+Model.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign, assignment]
+    _create_model_from_containers)
 
 # 14. AWS::S3::Bucket applied only its encryption and tags: the history bucket's versioning, lifecycle rules and
 #     public access block were dropped, so they could not be checked. Apply them at creation (the rehearsal never
@@ -398,6 +469,26 @@ def _create_function_with_key(cls: Any, resource_name: str, cloudformation_json:
 
 LambdaFunction.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign, assignment]
     _create_function_with_key)
+
+# 18. AWS::SNS::Topic was deleted and recreated, under a new ARN, by any update, even of its tags alone (the stack's
+#     model_version tag changes with every model deployed), and a resource added in the same update still got the old
+#     ARN (moto adds before it modifies): the alarms of a mode deployed with another model notified a deleted topic.
+#     CloudFormation updates a topic in place unless its TopicName changes; so does this.
+_update_topic = Topic.update_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _update_topic_in_place(cls: Any, original_resource: Any, new_resource_name: str, cloudformation_json: Any,
+                           account_id: str, region_name: str) -> Any:
+    properties = cloudformation_json["Properties"]
+    if properties.get("TopicName", original_resource.name) != original_resource.name:
+        return _update_topic(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name)
+    for name, value in properties.items():
+        setattr(original_resource, camelcase_to_underscores(name), value)  # as CreateTopic stores them
+    return original_resource
+
+
+Topic.update_from_cloudformation_json = classmethod(  # type: ignore[method-assign, assignment]
+    _update_topic_in_place)
 
 # 7. On an update, a resource type with no update handler (AWS::KMS::Key among them) was replaced by None,
 #    e.g. when only its tags changed, and every resource that referenced it became "undefined". Keep it.

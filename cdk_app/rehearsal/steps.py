@@ -1,9 +1,10 @@
 """`python -m cdk_app rehearse`: the real CDK CLI runs the whole lifecycle against a local moto server.
 
-bootstrap, deploy, update, no-change deploy, a failed deploy, a good deploy after it, warm hours by each
-strategy, a switch to real-time and back, the collector added, destroy (which keeps the collector's history
+bootstrap, deploy, update, no-change deploy, a failed deploy, a good deploy after it, two Model Registry versions
+deployed in turn with `model_version` and a rollback to the first, warm hours by each strategy, a switch to
+real-time and back, the collector added, the weekly retraining added, destroy (which keeps the collector's history
 bucket, and nothing else); after each step boto3 checks, against the emulator, what the step should have left
-behind (rehearsal/checks.py, rehearsal/collector_checks.py).
+behind (rehearsal/checks.py, collector_checks.py, registry_checks.py, retraining_checks.py).
 Moto does not check IAM permissions, images, model data or quotas: those only a real account shows.
 """
 
@@ -13,17 +14,23 @@ import hashlib
 import json
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cdk_app.atomic_files import write_bytes
 from cdk_app.client.smoke import check_new_config
 from cdk_app.deployment.config import DeploymentConfig, load_project_config
+from cdk_app.deployment.dlc_image import dlc_image
+from cdk_app.deployment.model_archive import build_archive
+from cdk_app.deployment.registry_version import LATEST_APPROVED, MODEL_VERSION_FILE, VersionRequest
 from cdk_app.deployment.warm_hours import EXAMPLE
-from cdk_app.paths import ARTIFACTS_DIR, REPO_ROOT
+from cdk_app.paths import ARTIFACTS_DIR, MODEL_CODE_DIR, REPO_ROOT
 from cdk_app.progress import say
 from cdk_app.rehearsal.checks import (
     Deployed,
@@ -38,6 +45,8 @@ from cdk_app.rehearsal.checks import (
 )
 from cdk_app.rehearsal.collector_checks import check_collector
 from cdk_app.rehearsal.emulator import ACCOUNT, Emulator
+from cdk_app.rehearsal.registry_checks import check_registry_deploy, register_version
+from cdk_app.rehearsal.retraining_checks import check_group, check_retraining
 
 CDK_TIMEOUT_SECONDS = 600
 UPDATE = {"memory_mb": 2048, "max_concurrency": 10}  # the update step's changes, on top of a new model version
@@ -46,6 +55,7 @@ WARM_PROVISIONED = {**RECOVERY, "warm_hours": EXAMPLE, "warm_strategy": "provisi
 WARM_PING = {**RECOVERY, "warm_hours": EXAMPLE, "warm_strategy": "ping"}
 REALTIME = {**RECOVERY, "endpoint_type": "realtime"}
 COLLECTOR = {**RECOVERY, "collector": "true"}
+RETRAIN = {**COLLECTOR, "retrain_schedule": "cron(0 3 ? * MON *)"}
 INVALID_MEMORY_MB = 4000  # forced into a synthesized template, past the config's own checks
 
 
@@ -69,6 +79,7 @@ class Rehearsal:
         self.updated = self.config(UPDATE)
         self.first: Deployed | None = None
         self.retained: frozenset[str] = frozenset()  # buckets that destroy must keep: the collector's history
+        self.registered: dict[int, str] = {}  # registry version -> the sha256 of the archive it holds
 
     def config(self, overrides: dict[str, Any]) -> DeploymentConfig:
         """cdk.json plus the overrides, with the second model version for every step after the first deploy."""
@@ -118,7 +129,8 @@ class Rehearsal:
         check_new_config(self.emulator.client("sagemaker"), self.emulator.client("cloudformation"),
                          self.base.stack_name, self.base.endpoint_name)
         self.first = deployed(self.emulator, self.base, self.outputs())
-        return [*checked, "smoke: InService on the stack's new EndpointConfig"]
+        return [*checked, "smoke: InService on the stack's new EndpointConfig",
+                *check_group(self.emulator, self.base, self.outputs())]
 
     def update(self) -> list[str]:
         if self.first is None:
@@ -158,6 +170,45 @@ class Rehearsal:
         check_endpoint(self.emulator, recovered)
         return [f"next good deploy succeeded ({endpoint_label(recovered)})"]
 
+    def register_versions(self) -> None:
+        """Two Approved versions of the stage's group, as `retrain` registers them: the repository's model, then
+        the second one; their archives go where CDK's assets go, so destroy leaves no bucket of theirs."""
+        toolkit = self.emulator.client("cloudformation").describe_stacks(StackName="CDKToolkit")["Stacks"][0]
+        bucket = next(o["OutputValue"] for o in toolkit["Outputs"] if o["OutputKey"] == "BucketName")
+        image = dlc_image(self.base.region, self.base.image_tag).uri
+        for number, artifacts in enumerate((ARTIFACTS_DIR, self.updated_artifacts)):
+            archive = build_archive(artifacts, MODEL_CODE_DIR, self.workdir / f"registered-{number}.tar.gz")
+            version = register_version(self.emulator, self.base.endpoint_name, archive, bucket, image)
+            self.registered[version] = archive.sha256
+
+    def deploy_version(self, request: VersionRequest, expected: int) -> list[str]:
+        """resolve-model as CI runs it, then a deploy with model_version: an update of the same endpoint, which
+        serves version `expected`."""
+        sagemaker = self.emulator.client("sagemaker")
+        before = sagemaker.describe_endpoint(EndpointName=self.base.endpoint_name)["EndpointArn"]
+        command = [sys.executable, "-m", "cdk_app", "resolve-model", "--version", str(request)]
+        resolved = subprocess.run(command, cwd=REPO_ROOT, env=self.emulator.environment(), capture_output=True,
+                                  text=True, timeout=CDK_TIMEOUT_SECONDS)
+        check(resolved.returncode == 0, f"`{' '.join(command[1:])}` failed: {resolved.stderr[-1500:]}")
+        overrides = {**RECOVERY, "model_version": request}
+        self.deploy(*self.cdk_context(overrides))
+        config = self.config(overrides)
+        assert config.registry_version is not None  # model_version is set
+        number = config.registry_version.version
+        check(number == expected, f"resolve-model --version {request} gave version {number}, not {expected}")
+        checked = check_registry_deploy(self.emulator, config, self.outputs(), self.registered[number])
+        after = sagemaker.describe_endpoint(EndpointName=self.base.endpoint_name)["EndpointArn"]
+        check(after == before, "the endpoint was replaced, not updated")
+        return [f"resolve-model --version {request}: version {number}", "same endpoint, updated in place", *checked]
+
+    def first_version(self) -> list[str]:
+        self.register_versions()
+        return self.deploy_version(min(self.registered), min(self.registered))
+
+    def roll_back(self) -> list[str]:
+        first = min(self.registered)
+        return [*self.deploy_version(first, first), f"back on version {first}: the first archive again"]
+
     def deploy_checked(self, overrides: dict[str, Any]) -> list[str]:
         """Deploy cdk.json plus `overrides`; check the whole deployment against that config."""
         self.deploy(*self.cdk_context(overrides))
@@ -187,6 +238,10 @@ class Rehearsal:
         self.retained = frozenset({self.outputs()["HistoryBucketName"]})
         return [*checked, *check_collector(self.emulator, self.config(COLLECTOR), self.outputs())]
 
+    def add_retraining(self) -> list[str]:
+        checked = self.deploy_checked(RETRAIN)
+        return [*checked, *check_retraining(self.emulator, self.config(RETRAIN), self.outputs())]
+
     def destroy(self) -> list[str]:
         self.cdk("destroy", self.base.stack_name, "--force")
         return check_destroyed(self.emulator, self.base, self.retained)
@@ -194,12 +249,14 @@ class Rehearsal:
     def steps(self) -> list[tuple[str, Callable[[], list[str]]]]:
         return [("bootstrap", self.bootstrap), ("deploy", self.first_deploy), ("update", self.update),
                 ("no-change deploy", self.no_change), ("failed deploy", self.failed),
-                ("good deploy after it", self.recover),
+                ("good deploy after it", self.recover), ("registry: a version", self.first_version),
+                ("registry: latest approved", lambda: self.deploy_version(LATEST_APPROVED, max(self.registered))),
+                ("registry: roll back", self.roll_back),
                 ("warm hours: provisioned", lambda: self.deploy_checked(WARM_PROVISIONED)),
                 ("warm hours: ping", lambda: self.deploy_checked(WARM_PING)),
                 ("switch to realtime", self.switch_to_realtime), ("back in place", self.back_refused),
                 ("back: destroy, deploy", self.back_to_serverless), ("collector", self.add_collector),
-                ("destroy", self.destroy)]
+                ("retraining", self.add_retraining), ("destroy", self.destroy)]
 
 
 def _replace_template(assembly: Path, stack: str, text: str) -> None:
@@ -213,11 +270,25 @@ def _replace_template(assembly: Path, stack: str, text: str) -> None:
         manifest.write_text(manifest.read_text().replace(old_hash, new_hash))
 
 
+@contextmanager
+def _kept(path: Path) -> Iterator[None]:
+    """The registry steps resolve moto's versions into build/model-version.json; the user's own file comes back."""
+    before = path.read_bytes() if path.is_file() else None
+    try:
+        yield
+    finally:
+        if before is None:
+            path.unlink(missing_ok=True)
+        else:
+            write_bytes(path, before)
+
+
 def rehearse() -> list[StepResult]:
     """Run every step, printing a line per step; the emulator is stopped whatever happens."""
     base = load_project_config(ACCOUNT)
     results: list[StepResult] = []
-    with tempfile.TemporaryDirectory(prefix="velib-rehearsal-") as scratch, Emulator(base.region) as emulator:
+    with tempfile.TemporaryDirectory(prefix="velib-rehearsal-") as scratch, Emulator(base.region) as emulator, \
+            _kept(MODEL_VERSION_FILE):
         say(f"moto on {emulator.url}")
         for name, run in Rehearsal(emulator, Path(scratch), base).steps():
             started = time.perf_counter()

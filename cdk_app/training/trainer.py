@@ -47,6 +47,9 @@ class TrainingSettings:
     test_days: int = 7
     hidden_size: int = 64
     embedding_dim: int = 8
+    # 1: train on the targets permuted across the training windows, so the model learns nothing about the hours
+    # that follow a history. A deliberately bad candidate, to watch the gate reject one (retrain, its tests).
+    shuffle_labels: int = 0
 
     def validate(self) -> None:
         if self.days * 24 < self.hours_needed:
@@ -58,6 +61,8 @@ class TrainingSettings:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if not 0 < self.learning_rate < 1:
             raise ValueError(f"learning_rate must be between 0 and 1, got {self.learning_rate}")
+        if self.shuffle_labels not in (0, 1):
+            raise ValueError(f"shuffle_labels must be 0 or 1, got {self.shuffle_labels}")
 
     @property
     def hours_needed(self) -> int:
@@ -214,6 +219,9 @@ def train(settings: TrainingSettings, output_dir: Path, network: StationNetwork 
     train_features = window_features(net, train_windows, stations, scaler)
     train_targets = torch.from_numpy(
         (train_windows.targets / net.capacity[train_windows.station][:, None]).astype(np.float32))
+    if settings.shuffle_labels:
+        train_targets = train_targets[torch.randperm(len(train_targets),
+                                                     generator=torch.Generator().manual_seed(settings.seed))]
     validation = (window_features(net, validation_windows, stations, scaler),
                   net.capacity[validation_windows.station], validation_windows.targets)
     state, best_epoch, _ = _fit(model, train_features, train_targets, validation, settings)
@@ -226,7 +234,7 @@ def train(settings: TrainingSettings, output_dir: Path, network: StationNetwork 
         scores[name] = score(values, test_windows.targets)
     metrics = {
         "data": net.source,
-        "heldout": {"days": settings.test_days, "windows": len(test_windows), **_period(net, test_start)},
+        "heldout": {"days": settings.test_days, "windows": len(test_windows), **heldout_period(net, test_start)},
         "horizons": {key: {name: scores[name][key] for name in scores} for key in model_utils.HORIZON_KEYS},
         "beats_baselines": all(
             scores["model"][key]["mae"] < scores[b][key]["mae"] and scores["model"][key]["r2"] > scores[b][key]["r2"]
@@ -243,7 +251,7 @@ def train(settings: TrainingSettings, output_dir: Path, network: StationNetwork 
     return metrics
 
 
-def _period(net: StationNetwork, first: int) -> dict[str, str]:
+def heldout_period(net: StationNetwork, first: int) -> dict[str, str]:
     """The held-out hours, named by their ends in UTC, when the data has real times."""
     if net.hour_end is None:
         return {}

@@ -90,7 +90,7 @@ class ForecastService:
         self.cache, self.limiter = shared_state(settings.redis_url, settings.rate_limit, settings.cache_ttl_seconds)
         self.source = source or (JsonStations(settings.stations_file) if settings.stations_file
                                  else SimulatedStations())
-        self.live = HistoryCache(History(open_blobs(settings.history))) if settings.history else None
+        self.live = HistoryCache(History(open_blobs(settings.history, settings.region))) if settings.history else None
         self.endpoint = EndpointState()
 
     def client_address(self, request: Request) -> str:

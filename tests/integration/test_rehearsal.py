@@ -12,9 +12,10 @@ pytestmark = pytest.mark.emulator
 def test_the_whole_lifecycle_passes_every_check() -> None:
     results = rehearse()
     assert [r.name for r in results] == ["bootstrap", "deploy", "update", "no-change deploy", "failed deploy",
-                                         "good deploy after it", "warm hours: provisioned", "warm hours: ping",
+                                         "good deploy after it", "registry: a version", "registry: latest approved",
+                                         "registry: roll back", "warm hours: provisioned", "warm hours: ping",
                                          "switch to realtime", "back in place", "back: destroy, deploy", "collector",
-                                         "destroy"]
+                                         "retraining", "destroy"]
     checked = {r.name: r.checked for r in results}
     assert "4 scheduled actions in Europe/Paris" in checked["warm hours: provisioned"]
     assert {"3 ping schedules in Europe/Paris", "ping role: InvokeEndpoint on this endpoint only",
@@ -25,12 +26,25 @@ def test_the_whole_lifecycle_passes_every_check() -> None:
     assert "endpoint InService, serverless 2048 MB x 8" in checked["back: destroy, deploy"]
     assert "CLI reported no changes" in checked["no-change deploy"]
     assert "MemorySizeInMB=4000 rejected" in checked["failed deploy"]
+    for step, request, version in (("registry: a version", 1, 1), ("registry: latest approved", "latest-approved", 2),
+                                   ("registry: roll back", 1, 1)):
+        assert {f"resolve-model --version {request}: version {version}", "same endpoint, updated in place",
+                f"model names version {version} of velib-forecast-dev (Containers: ModelPackageName)",
+                "role reads that version's archive and pulls its image, nothing else"} <= set(checked[step])
+    assert "back on version 1: the first archive again" in checked["registry: roll back"]
     assert {"schedule rate(5 minutes) -> the function", "schedule role: InvokeFunction on it only",
             "function role: 5 statements, no managed policy", "alarm on failed polls (Errors Sum > 0)",
             "function python3.14 arm64, 512 MB, 120 s, reserved concurrency 1, its environment under the stack's key",
             "history bucket: the stack's key, versioned, public access blocked, objects expire after 400 d, "
             "overwritten ones after 7 d"} <= set(checked["collector"])
-    assert {"no endpoints", "no endpoint configs", "no models", "no alarms", "no topics", "no budgets",
-            "no log groups", "no scalable targets", "no schedules", "no schedule groups", "no functions", "no roles",
-            "no buckets"} <= set(checked["destroy"])
+    assert "model package group velib-forecast-dev" in checked["deploy"]
+    assert {"model package group velib-forecast-dev", "its two code archives in S3",
+            "pipeline role: 13 statements, no managed policy", "schedule role: StartPipelineExecution on it only",
+            "schedule cron(0 3 ? * MON *) Europe/Paris -> the pipeline",
+            "alarm on failed runs (ExecutionFailed Sum > 0)"} <= set(checked["retraining"])
+    assert [c for c in checked["retraining"] if c.startswith("pipeline velib-forecast-dev-retrain: the builder's "
+                                                             "definition (Dataset -> Train -> Evaluate -> Gate")]
+    assert {"no endpoints", "no endpoint configs", "no models", "no pipelines", "no model package groups", "no alarms",
+            "no topics", "no budgets", "no log groups", "no scalable targets", "no schedules", "no schedule groups",
+            "no functions", "no roles", "no buckets"} <= set(checked["destroy"])
     assert [c for c in checked["destroy"] if c.startswith("only the retained history bucket ")]  # and that one is left

@@ -14,7 +14,7 @@ import inference
 import pyarrow.parquet as pq
 import pytest
 from forecast_contract import ARTIFACT_FILES, MAX_MISSING_HOURS
-from support.training_history import ACCEPTED, HOURS, counted, write_history
+from support.training_history import ACCEPTED, HOURS, counted
 
 from cdk_app.deployment.model_archive import build_archive
 from cdk_app.lifecycle.channel import COUNTS_FILE
@@ -29,15 +29,8 @@ HELD_OUT_HOURS = 7 * 24
 
 
 @pytest.fixture(scope="module")
-def history_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("history")
-    write_history(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def channel(history_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return export_dataset(History(LocalBlobs(history_root)), tmp_path_factory.mktemp("channel")).folder
+def channel(training_history: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return export_dataset(History(LocalBlobs(training_history)), tmp_path_factory.mktemp("channel")).folder
 
 
 def _heldout_windows() -> int:
@@ -56,7 +49,7 @@ def _utc(hour: int) -> str:
     return datetime.fromtimestamp(hour, UTC).isoformat()
 
 
-def test_the_job_trains_on_the_channel_and_the_packager_accepts_the_model(history_root: Path, channel: Path,
+def test_the_job_trains_on_the_channel_and_the_packager_accepts_the_model(training_history: Path, channel: Path,
                                                                           tmp_path: Path) -> None:
     model_dir = run_training_job(tmp_path / "model", TINY, channel)
     assert sorted(p.name for p in model_dir.iterdir()) == sorted([*ARTIFACT_FILES, "metrics.json"])
@@ -68,7 +61,7 @@ def test_the_job_trains_on_the_channel_and_the_packager_accepts_the_model(histor
     metrics = json.loads((model_dir / "metrics.json").read_text())
     assert metrics["heldout"] == {"days": 7, "windows": _heldout_windows(), "first_hour": _utc(HOURS[-HELD_OUT_HOURS]),
                                   "last_hour": _utc(HOURS[-1])}
-    assert metrics["data"] == (f"collected: {history_root}, 3 stations, "
+    assert metrics["data"] == (f"collected: {training_history}, 3 stations, "
                                "hours ending 2025-10-20T01:00Z to 2025-11-01T00:00Z")
     training = json.loads((model_dir / "config.json").read_text())["training"]
     assert {k: training[k] for k in TINY} == TINY

@@ -13,7 +13,7 @@ import requests
 from support.endpoint_owner import EndpointOwner
 from support.fixtures import GUIDE, STATION_FILE_HISTORY, station_file
 from support.http_peer import Answer, Peer, running
-from support.web_servers import api_process, redis_server
+from support.web_servers import api_process, logged, redis_server
 
 from cdk_app.client.forecast_client import ForecastClient
 from cdk_app.local_serving.local_endpoint import LocalEndpoint
@@ -248,7 +248,7 @@ def test_requests_are_answered_while_redis_is_down_and_redis_is_used_again(endpo
 
 def test_one_json_log_line_per_request_without_bodies(api: str, tmp_path: Path) -> None:
     post(api, GUIDE, **{"X-Request-ID": "trace-me"})
-    lines = [json.loads(line) for line in (tmp_path / "api.log").read_text().splitlines() if "trace-me" in line]
+    lines = logged(tmp_path / "api.log", "trace-me")
     assert len(lines) == 1
     assert lines[0]["status"] == 200 and lines[0]["stations"] == ["16107"] and lines[0]["cache"] == "miss"
     assert lines[0]["endpoint_ms"] > 0 and lines[0]["latency_ms"] >= lines[0]["endpoint_ms"]

@@ -9,7 +9,6 @@ under test.
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 from collections.abc import Iterator
@@ -49,7 +48,7 @@ from support.live_history import (
     write_history,
 )
 from support.s3_server import s3_bucket
-from support.web_servers import api_process, ui_process
+from support.web_servers import api_process, logged, ui_process
 
 from cdk_app.child_process import ChildServer
 from cdk_app.live_data.blobs import LocalBlobs, S3Blobs
@@ -136,7 +135,7 @@ def test_a_forecast_is_served_from_the_store_without_the_endpoint(live_api: str,
     hours = range(CURRENT - (HISTORY_HOURS - 1) * HOUR, CURRENT + HOUR, HOUR)
     assert detail["history"] == [bikes(OPEN, h) for h in hours]
     assert detail["last_hour"] == "2025-11-30T14:00+01:00" and detail["station"]["station_code"] == OPEN
-    (line,) = [json.loads(x) for x in api_log.read_text().splitlines() if "from-the-store" in x]
+    (line,) = logged(api_log, "from-the-store")
     assert line["status"] == 200 and line["endpoint_ms"] is None and line["stations"] == [OPEN]
 
 

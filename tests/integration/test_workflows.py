@@ -68,8 +68,9 @@ def test_deploys_of_one_stage_never_overlap() -> None:
 
 def test_push_to_main_tests_then_deploys_dev_then_smoke_tests() -> None:
     data = load("deploy-dev.yml")
-    assert data["on"] == {"push": {"branches": ["main"]}}
+    assert data["on"]["push"] == {"branches": ["main"]}
     assert data["jobs"]["deploy"]["needs"] == "test"
+    assert "needs.test.result == 'success'" in data["jobs"]["deploy"]["if"]
     runs = [s.get("run", "") for s in data["jobs"]["deploy"]["steps"]]
     deploy = next(i for i, r in enumerate(runs) if "cdk deploy VelibForecast-dev" in r)
     smoke = next(i for i, r in enumerate(runs) if "cdk_app smoke --stage dev" in r)
@@ -88,8 +89,54 @@ def test_pull_requests_run_tests_synth_and_checkers() -> None:
     assert "make test" in runs and "make check-templates" in runs
     planned = subprocess.run(["make", "-n", "check-templates"], cwd=REPO_ROOT, capture_output=True, text=True,
                              timeout=60).stdout.splitlines()
-    # every serving mode is checked, and the collector
-    for mode in ("serverless", "warm-ping", "warm-provisioned", "realtime", "collector"):
+    # every serving mode is checked, the collector and the retraining
+    for mode in ("serverless", "warm-ping", "warm-provisioned", "realtime", "collector", "retrain"):
         mine = [line for line in planned if f"cdk.out/{mode}" in line]
         assert [tool for tool in ("cdk synth", "cfn-lint", "checkov") if any(tool in line for line in mine)] == [
             "cdk synth", "cfn-lint", "checkov"], mine
+
+
+def steps_of(name: str) -> list[dict[str, Any]]:
+    return list(load(name)["jobs"]["deploy"]["steps"])
+
+
+def step_index(steps: list[dict[str, Any]], text: str) -> int:
+    return next(i for i, step in enumerate(steps) if text in step.get("run", ""))
+
+
+@pytest.mark.parametrize(("workflow", "stage"), [("deploy-dev.yml", "dev"), ("deploy-prod.yml", "prod")])
+def test_a_deploy_takes_a_model_version_and_resolves_it_before_synth(workflow: str, stage: str) -> None:
+    inputs = load(workflow)["on"]["workflow_dispatch"]["inputs"]
+    assert inputs["model_version"]["type"] == "string" and inputs["model_version"]["default"] == ""
+    assert (inputs["model_version_force"]["type"], inputs["model_version_force"]["default"]) == ("boolean", False)
+    steps = steps_of(workflow)
+    choose = next(i for i, step in enumerate(steps) if step.get("id") == "model")
+    variable = f"{stage.upper()}_MODEL_VERSION"
+    assert steps[choose]["env"] == {"EVENT": "${{ github.event_name }}", "INPUT_VERSION": "${{ inputs.model_version }}",
+                                    "DEFAULT_VERSION": f"${{{{ vars.{variable} }}}}"}
+    resolve = step_index(steps, f"cdk_app resolve-model --stage {stage} --version \"$MODEL_VERSION\"")
+    deploy = step_index(steps, f"cdk deploy VelibForecast-{stage}")
+    smoke = step_index(steps, f"cdk_app smoke --stage {stage}")
+    assert choose < resolve < deploy < smoke
+    assert steps[resolve]["if"] == "steps.model.outputs.model_version != ''"  # empty: the repository's artifacts/
+    assert '-c model_version="$MODEL_VERSION" -c model_version_force="$FORCE"' in steps[deploy]["run"]
+    assert steps[deploy]["env"] == {"MODEL_VERSION": "${{ steps.model.outputs.model_version }}",
+                                    "FORCE": "${{ inputs.model_version_force && 'true' || 'false' }}"}
+    # what a person typed reaches the shell as a variable, never as text of the script
+    assert all("inputs." not in step.get("run", "") for step in steps)
+
+
+def test_dev_follows_the_registry_on_a_schedule_deploying_only_a_new_version() -> None:
+    data = load("deploy-dev.yml")
+    assert [entry["cron"] for entry in data["on"]["schedule"]] == ["30 6 * * *"]
+    assert data["jobs"]["test"]["if"] == "github.event_name != 'schedule'"
+    assert "github.event_name == 'schedule' && vars.DEV_MODEL_VERSION == 'latest-approved'" in data["jobs"]["deploy"][
+        "if"]
+    steps = steps_of("deploy-dev.yml")
+    changed = next(i for i, step in enumerate(steps) if step.get("id") == "changed")
+    assert steps[changed]["if"] == "github.event_name == 'schedule'"
+    assert "OutputKey=='ModelPackageArn'" in steps[changed]["run"] and "jq -r .arn build/model-version.json" in steps[
+        changed]["run"]
+    assert step_index(steps, "resolve-model") < changed < step_index(steps, "cdk deploy")
+    for text in ("cdk deploy", "cdk_app smoke"):
+        assert steps[step_index(steps, text)]["if"] == "steps.changed.outputs.deploy != 'false'"

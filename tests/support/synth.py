@@ -14,6 +14,8 @@ from stacks.velib_forecast_app import build_app
 from stacks.velib_forecast_stack import VelibForecastStack
 
 ACCOUNT = "123456789012"
+# What resolve-model writes for an Approved version 3 of the dev group in ACCOUNT; tests point synth at it.
+MODEL_VERSION_FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "model-version.json"
 DEFAULT_CONTEXT: dict[str, Any] = project_context()
 
 

@@ -3,6 +3,7 @@ each on a free loopback port, each stopped by its own PID."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import redis
 
@@ -76,3 +78,14 @@ def ui_process(api_url: str, log: Path) -> Iterator[str]:
                          "ui-url: ", cwd=REPO_ROOT, log=log)
     with server:
         yield server.url
+
+
+def logged(log: Path, needle: str, within_seconds: float = 10.0) -> list[dict[str, Any]]:
+    """The API's JSON log lines holding `needle`. A request's line is written once its answer has gone out, so a
+    fast client can look too early: this waits, a bounded time, for at least one."""
+    deadline = time.monotonic() + within_seconds
+    while True:
+        lines = [json.loads(line) for line in log.read_text().splitlines() if needle in line]
+        if lines or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)

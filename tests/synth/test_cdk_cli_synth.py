@@ -56,7 +56,8 @@ def test_synth_imports_no_torch_numpy_or_toolkit(tmp_path: Path) -> None:
     imported = {line.split("|")[-1].strip().split(".")[0] for line in result.stderr.splitlines()
                 if line.startswith("import time:")}
     assert "aws_cdk" in imported  # the measurement works
-    assert not imported & {"torch", "numpy", "sagemaker_inference", "boto3"}
+    # sagemaker: the retraining pipeline's definition is written by our own builder, not the slow SageMaker SDK
+    assert not imported & {"torch", "numpy", "sagemaker_inference", "boto3", "sagemaker"}
 
 
 def test_cdk_synth_refuses_serverless_where_it_is_not_offered(tmp_path: Path) -> None:

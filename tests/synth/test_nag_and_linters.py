@@ -14,8 +14,9 @@ from aws_cdk import App, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from cdk_nag import AwsSolutionsChecks
-from support.synth import ACCOUNT, Synthesized
+from support.synth import ACCOUNT, MODEL_VERSION_FIXTURE, Synthesized
 
+from cdk_app.deployment import registry_version
 from cdk_app.paths import REPO_ROOT
 from stacks.velib_forecast_app import build_app
 
@@ -27,18 +28,23 @@ MODES: dict[str, dict[str, str]] = {
     "warm-provisioned": {"warm_hours": WARM, "warm_strategy": "provisioned", "provisioned_concurrency": "2"},
     "realtime": {"endpoint_type": "realtime"},
     "collector": {"collector": "true"},
+    "retrain": {"collector": "true", "retrain_schedule": "cron(0 3 ? * MON *)"},
+    "model-version": {"model_version": "3"},  # a registry version: support.synth's MODEL_VERSION_FIXTURE
 }
 # Each check checkov fails on is either fixed or skipped in the template with its reason.
 SERVERLESS_SKIPS = {"CKV_AWS_370"}  # model network isolation: not supported by Serverless Inference
 # The collector's bucket has no access logs, its function no dead-letter queue and no VPC.
 COLLECTOR_SKIPS = {"CKV_AWS_18", "CKV_AWS_116", "CKV_AWS_117"}
 RECORDED_SKIPS = {"serverless": SERVERLESS_SKIPS, "warm-ping": SERVERLESS_SKIPS, "warm-provisioned": SERVERLESS_SKIPS,
-                  "realtime": set(), "collector": SERVERLESS_SKIPS | COLLECTOR_SKIPS}
+                  "realtime": set(), "collector": SERVERLESS_SKIPS | COLLECTOR_SKIPS,
+                  "retrain": SERVERLESS_SKIPS | COLLECTOR_SKIPS, "model-version": SERVERLESS_SKIPS}
 
 
 @pytest.fixture(params=list(MODES))
-def mode_app(request: pytest.FixtureRequest, synth_app: Callable[..., Synthesized]) -> tuple[str, Synthesized]:
+def mode_app(request: pytest.FixtureRequest, synth_app: Callable[..., Synthesized],
+             monkeypatch: pytest.MonkeyPatch) -> tuple[str, Synthesized]:
     """The app in each serving mode: every checker must be clean in all of them."""
+    monkeypatch.setattr(registry_version, "MODEL_VERSION_FILE", MODEL_VERSION_FIXTURE)
     return request.param, synth_app(**MODES[request.param])
 
 

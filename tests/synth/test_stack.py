@@ -16,7 +16,7 @@ def test_resource_inventory(default_app: Synthesized) -> None:
         "AWS::Logs::LogGroup": 1, "AWS::IAM::Role": 1, "AWS::IAM::Policy": 1, "AWS::SageMaker::Model": 1,
         "AWS::SageMaker::EndpointConfig": 1, "AWS::SageMaker::Endpoint": 1, "AWS::KMS::Key": 1,
         "AWS::SNS::Topic": 1, "AWS::SNS::TopicPolicy": 1, "AWS::CloudWatch::Alarm": 4,
-        "AWS::CloudWatch::Dashboard": 1, "AWS::Budgets::Budget": 1,
+        "AWS::CloudWatch::Dashboard": 1, "AWS::Budgets::Budget": 1, "AWS::SageMaker::ModelPackageGroup": 1,
     }
 
 

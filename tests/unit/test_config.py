@@ -13,6 +13,7 @@ from cdk_app.deployment.config import (
     CollectorSettings,
     ConfigError,
     DeploymentConfig,
+    GateMargins,
     ServerlessSettings,
     load_config,
 )
@@ -196,3 +197,21 @@ def test_the_collector_takes_its_interval_feed_and_retention_from_strings() -> N
 def test_each_bad_collector_value_names_its_key(key: str, value: Any, expected: str) -> None:
     with pytest.raises(ConfigError, match=rf"context key '{key}': must be {re.escape(expected)}"):
         config_with(**{"collector": "true", key: value})
+
+
+# ---------------------------------------------------------------- the retraining gate
+
+def test_the_gate_margins_default_to_2_and_1_percent_and_take_strings() -> None:
+    assert config_with().gate == GateMargins(min_improvement_t1h_percent=2, max_regression_percent=1)
+    assert config_with(gate_min_improvement_t1h_percent="0.5", gate_max_regression_percent="0").gate == GateMargins(
+        0.5, 0)
+
+
+@pytest.mark.parametrize(("key", "value"), [
+    ("gate_min_improvement_t1h_percent", -1), ("gate_min_improvement_t1h_percent", "51"),
+    ("gate_min_improvement_t1h_percent", "two"), ("gate_max_regression_percent", "nan"),
+    ("gate_max_regression_percent", True), ("gate_max_regression_percent", -0.5),
+])
+def test_each_bad_gate_margin_names_its_key(key: str, value: Any) -> None:
+    with pytest.raises(ConfigError, match=rf"context key '{key}': must be a number 0-50"):
+        config_with(**{key: value})

@@ -27,7 +27,6 @@ from support.training_history import (
     bikes,
     counted,
     expected_counts,
-    write_history,
 )
 
 from cdk_app.lifecycle.channel import COUNTS_FILE, STATIONS_FILE, ChannelError, read_channel
@@ -38,15 +37,8 @@ from cdk_app.paths import REPO_ROOT
 
 
 @pytest.fixture(scope="module")
-def history_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("history")
-    write_history(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def exported(history_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Export:
-    return export_dataset(History(LocalBlobs(history_root)), tmp_path_factory.mktemp("channel"))
+def exported(training_history: Path, tmp_path_factory: pytest.TempPathFactory) -> Export:
+    return export_dataset(History(LocalBlobs(training_history)), tmp_path_factory.mktemp("channel"))
 
 
 def test_counts_column_by_column(exported: Export) -> None:
@@ -69,14 +61,14 @@ def test_stations_column_by_column_and_the_left_out_named(exported: Export) -> N
                                  REMOVED: "latest.json no longer describes it"}
 
 
-def test_the_same_history_exports_the_same_bytes(exported: Export, history_root: Path, tmp_path: Path) -> None:
-    again = export_dataset(History(LocalBlobs(history_root)), tmp_path)
+def test_the_same_history_exports_the_same_bytes(exported: Export, training_history: Path, tmp_path: Path) -> None:
+    again = export_dataset(History(LocalBlobs(training_history)), tmp_path)
     for name in (COUNTS_FILE, STATIONS_FILE):
         assert (again.folder / name).read_bytes() == (exported.folder / name).read_bytes()
 
 
-def test_days_keeps_the_last_days_only(history_root: Path, tmp_path: Path) -> None:
-    export = export_dataset(History(LocalBlobs(history_root)), tmp_path, days=2)
+def test_days_keeps_the_last_days_only(training_history: Path, tmp_path: Path) -> None:
+    export = export_dataset(History(LocalBlobs(training_history)), tmp_path, days=2)
     hours = pq.read_table(tmp_path / COUNTS_FILE).column("hour_end").to_pylist()
     assert (min(hours), max(hours)) == tuple(datetime.fromtimestamp(h, UTC) for h in (HOURS[-48], HOURS[-1]))
     assert (export.first_hour, export.last_hour) == (HOURS[-48], HOURS[-1])
@@ -154,8 +146,8 @@ def test_a_missing_or_unreadable_file_is_named(exported: Export, tmp_path: Path)
         read_channel(channel)
 
 
-def test_dataset_command_reports_what_it_wrote_and_left_out(history_root: Path, tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "cdk_app", "dataset", "--history", str(history_root),
+def test_dataset_command_reports_what_it_wrote_and_left_out(training_history: Path, tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "cdk_app", "dataset", "--history", str(training_history),
                              "--output", str(tmp_path)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == (f"{tmp_path}: 3 stations, {len(expected_counts())} hourly counts, "

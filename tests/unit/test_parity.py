@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
-from typing import Any
 
 import model_utils
 import numpy as np
@@ -14,22 +13,13 @@ from support.handler_driver import Toolkit
 from cdk_app.paths import ARTIFACTS_DIR
 from cdk_app.training.simulator import simulate
 from cdk_app.training.trainer import TrainingSettings, heldout_windows, score
+from cdk_app.training.window_requests import request_batches
 
 
 def _settings() -> TrainingSettings:
+    """The settings config.json records; one it predates (shuffle_labels) keeps its default."""
     recorded = json.loads((ARTIFACTS_DIR / "config.json").read_text())["training"]
-    return TrainingSettings(**{f.name: recorded[f.name] for f in fields(TrainingSettings)})
-
-
-def _request(net: Any, windows: Any, i: int) -> dict[str, Any]:
-    s = int(windows.station[i])
-    return {
-        "station_code": net.codes[s],
-        "historical_bikes": [None if np.isnan(v) else float(v) for v in windows.history[i]],
-        "hour": int(windows.hour[i]), "day_of_week": int(windows.day_of_week[i]),
-        "is_weekend": bool(windows.is_weekend[i]), "capacity": int(net.capacity[s]),
-        "latitude": float(net.latitude[s]), "longitude": float(net.longitude[s]),
-    }
+    return TrainingSettings(**{f.name: recorded[f.name] for f in fields(TrainingSettings) if f.name in recorded})
 
 
 def test_handlers_reproduce_the_heldout_metrics() -> None:
@@ -41,8 +31,7 @@ def test_handlers_reproduce_the_heldout_metrics() -> None:
 
     toolkit = Toolkit()
     predicted: list[list[float]] = []
-    for start in range(0, len(windows), model_utils.MAX_BATCH):
-        batch = [_request(net, windows, i) for i in range(start, min(start + model_utils.MAX_BATCH, len(windows)))]
+    for batch in request_batches(net, windows):
         response = toolkit.invoke(json.dumps({"instances": batch}))
         assert response.status == 200, response.body[:300]
         predicted.extend([item["predictions"][k] for k in model_utils.HORIZON_KEYS] for item in response.json())
