@@ -53,11 +53,11 @@ WEEKS_PER_MONTH = 365.25 / 12 / 7
 DEFAULT_REQUESTS = (1_000, 100_000, 10_000_000)
 RELEASE_BENCH = Path(__file__).with_name("release-bench.json")  # `bench` on the release machine, see README
 # The collector. Its requests are counted from cdk_app/live_data/history.py: a poll takes its lease, reads
-# latest.json and the hour's file, lists the hours and writes the hour's file and latest.json; once an hour it
+# latest.json and the hour's file, and writes the hour's file and latest.json; once an hour it
 # reads the 24 hours it forecasts from and the 3 it scores, lists, and writes a forecast and a score.
 COLLECTOR_INTERVALS = (1, 5, 15, 60)
 COLLECTOR_POLL_MS = 1500  # an estimate (no AWS here): two feed downloads, parsing, six S3 calls; see README
-POLL_PUTS, POLL_GETS = 4, 2  # LISTs bill as PUTs
+POLL_PUTS, POLL_GETS = 3, 2  # LISTs bill as PUTs; DELETEs (the lease let go) are free
 HOURLY_PUTS, HOURLY_GETS = 6, 30
 # Measured with history.py on 1,500 stations: latest.json 366 KB and an hour's file 210 KB, both rewritten by
 # every poll (so kept 7 days as noncurrent versions); a forecast, about 120 KB an hour, estimated.

@@ -206,8 +206,8 @@ def test_the_collectors_usage_by_hand() -> None:
     usage = collector_usage(work, endpoint_memory_mb=2048, endpoint_per_gb_second=0.001, prices=COLLECTOR_PRICES)
     # 730 polls; each 1 s at 1 GB, and hourly 1.5 s of cold start and 0.5 s of batch: 730 + 730 x 2 = 2,190 GB-s
     assert usage["Lambda"] == pytest.approx(730 * 1e-6 + 2190 * 1e-5)
-    # PUTs and LISTs: 730 polls x 4 + 730 hours x 6; GETs: 730 x 2 + 730 x 30
-    assert usage["S3 requests"] == pytest.approx(7300 * 1e-5 + 23_360 * 1e-6)
+    # PUTs and LISTs: 730 polls x 3 + 730 hours x 6; GETs: 730 x 2 + 730 x 30
+    assert usage["S3 requests"] == pytest.approx(6570 * 1e-5 + 23_360 * 1e-6)
     # 10 days x 24 h x 330 KB of history, and 24 polls a day x 7 days x 576 KB overwritten
     assert usage["S3 storage"] == pytest.approx((79_200 + 96_768) / 1024**2 * 0.02)
     # 730 batches of 0.5 s x 2 GB x $0.001, and 1 GB of data each at $0.016
@@ -222,8 +222,8 @@ def test_more_frequent_polls_cost_more_lambda_requests_and_storage() -> None:
     assert every_minute.polls == 60 * hourly.polls == 43_800
     # 43,070 more polls, each 1 s at 1 GB ($1e-5) plus its request ($1e-6) (the 730 hourly batches take 1 ms each)
     assert high["Lambda"] - low["Lambda"] == pytest.approx(43_070 * (1e-6 + 1e-5))
-    # 43,070 more polls x (4 PUTs x $1e-5 + 2 GETs x $1e-6)
-    assert high["S3 requests"] - low["S3 requests"] == pytest.approx(43_070 * (4e-5 + 2e-6))
+    # 43,070 more polls x (3 PUTs x $1e-5 + 2 GETs x $1e-6)
+    assert high["S3 requests"] - low["S3 requests"] == pytest.approx(43_070 * (3e-5 + 2e-6))
     # 1,416 more polls a day (1,440 - 24) x 7 days x 576 KB
     assert high["S3 storage"] - low["S3 storage"] == pytest.approx(1416 * 7 * 576 / 1024**2 * 0.02)
 
@@ -252,7 +252,7 @@ def test_cost_prints_the_collector_by_interval_and_includes_it_with_the_flag(tmp
     assert list(rows) == ["1", "5", "15", "60"]
     # Hourly polls, at the default us-east-1 prices: 730 polls of 1 s and 730 hourly waits of 2.1 s, at 1 GB arm64
     lambda_ = 730 * 0.20 / 1e6 + 730 * 3.1 * 0.0000133334
-    requests = (730 * 4 + 730 * 6) * 0.005 / 1000 + (730 * 2 + 730 * 30) * 0.0004 / 1000
+    requests = (730 * 3 + 730 * 6) * 0.005 / 1000 + (730 * 2 + 730 * 30) * 0.0004 / 1000
     storage = (400 * 24 * 330 + 24 * 7 * 576) / 1024**2 * 0.023  # cdk.json keeps 400 days
     endpoint = 730 * 0.1 * 1 * 0.001  # 100 ms at 1 GB, $0.001/GB-s
     assert rows["60"][1:] == [f"${v:.4f}" for v in (lambda_, requests, storage, endpoint, 0.10,
