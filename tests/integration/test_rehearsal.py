@@ -35,8 +35,8 @@ def test_the_whole_lifecycle_passes_every_check() -> None:
     assert {"schedule rate(5 minutes) -> the function", "schedule role: InvokeFunction on it only",
             "function role: 5 statements, no managed policy", "alarm on failed polls (Errors Sum > 0)",
             "function python3.14 arm64, 512 MB, 120 s, reserved concurrency 1, its environment under the stack's key",
-            "history bucket: the stack's key, versioned, public access blocked, objects expire after 400 d, "
-            "overwritten ones after 7 d"} <= set(checked["collector"])
+            "history bucket: S3's own keys (readable after destroy), versioned, public access blocked, objects "
+            "expire after 400 d, overwritten ones after 7 d"} <= set(checked["collector"])
     assert "model package group velib-forecast-dev" in checked["deploy"]
     assert {"model package group velib-forecast-dev", "its two code archives in S3",
             "pipeline role: 13 statements, no managed policy", "schedule role: StartPipelineExecution on it only",
