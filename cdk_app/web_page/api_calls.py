@@ -14,6 +14,10 @@ class ApiUnavailable(Exception):
     """The API or the endpoint behind it is down, cold or busy: worth a plain message and a retry."""
 
 
+class RateLimited(ApiUnavailable):
+    """This address has used up the API's rate limit: a retry helps only after Retry-After."""
+
+
 class ApiError(Exception):
     """Any other refusal, with the API's own message."""
 
@@ -25,7 +29,8 @@ def get(api_url: str, path: str) -> Any:
         raise ApiUnavailable(f"the API at {api_url} does not answer ({type(exc).__name__})") from None
     if response.status_code in (502, 503, 504, 429):
         wait = response.headers.get("Retry-After")
-        raise ApiUnavailable(_detail(response) + (f" Try again in {wait} s." if wait else ""))
+        kind = RateLimited if response.status_code == 429 else ApiUnavailable
+        raise kind(_detail(response) + (f" Try again in {wait} s." if wait else ""))
     if response.status_code != 200:
         raise ApiError(f"{response.status_code}: {_detail(response)}")
     return response.json()

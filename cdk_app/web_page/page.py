@@ -16,7 +16,7 @@ import streamlit as st
 from forecast_contract import HORIZON_KEYS
 
 from cdk_app.web_page import api_calls, frames
-from cdk_app.web_page.api_calls import ApiError, ApiUnavailable
+from cdk_app.web_page.api_calls import ApiError, ApiUnavailable, RateLimited
 
 API_URL = os.environ.get("VELIB_API_URL", "http://127.0.0.1:8000")
 LIVE, PREDICTIONS, ACCURACY = "Live availability", "Predictions", "Accuracy"
@@ -162,6 +162,9 @@ def page() -> None:
         with st.spinner("Forecasting..."):
             chosen = detail(API_URL, code)
             past_hours = past(API_URL, code) if live else None
+    except RateLimited as exc:
+        st.warning(f"Too many requests from this address: {exc}")
+        return
     except ApiUnavailable as exc:
         st.warning(f"The forecast endpoint is cold or down right now: {exc} A serverless endpoint wakes up in a "
                    "few seconds; reload the page to try again.")

@@ -148,3 +148,5 @@ def test_the_rate_limit_is_shown_in_the_browser(browser: Browser, tmp_path: Path
         shown = page.get_by_text("rate limit of 1/hour per client reached")
         shown.wait_for(timeout=90_000)
         assert "Try again in" in shown.inner_text() and page.get_by_text("Traceback").count() == 0
+        assert "Too many requests from this address" in shown.inner_text()  # not "the endpoint is down"
+        assert "cold or down" not in shown.inner_text()
