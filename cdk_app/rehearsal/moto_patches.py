@@ -7,6 +7,7 @@ version is pinned in requirements.txt. Importing this module applies them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from moto.applicationautoscaling import models as appscaling_models
@@ -391,20 +392,28 @@ class _PipelineModel(_NamedAndRecreated, CloudFormationModel):
 #    stage-derived name this product relies on could not be checked.
 FakeEndpoint.cloudformation_name_type = staticmethod(lambda: "EndpointName")  # type: ignore[method-assign]
 
+# The patches below complete what a moto model's CloudFormation handler creates.
+def _completing_cfn_create(model: Any, complete: Callable[[Any, dict[str, Any], str, str], None]) -> None:
+    """Wrap a moto model's CloudFormation create: `complete(created, properties, account_id, region_name)` sets what
+    moto's own handler drops."""
+    create = model.create_from_cloudformation_json.__func__
+
+    def completed(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str,
+                  **kwargs: Any) -> Any:
+        created = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        complete(created, cloudformation_json.get("Properties", {}), account_id, region_name)
+        return created
+
+    model.create_from_cloudformation_json = classmethod(completed)
+
+
 # 13. AWS::SageMaker::Endpoint dropped its DeploymentConfig (the real-time guardrails), so DescribeEndpoint
 #     could not show it as LastDeploymentConfig. Keep it on the endpoint, which DescribeEndpoint reads.
-_create_endpoint_from_cfn = FakeEndpoint.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+def _keep_deployment_config(endpoint: Any, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+    endpoint.last_deployment_config = properties.get("DeploymentConfig")
 
 
-def _create_endpoint_with_deployment_config(cls: Any, resource_name: str, cloudformation_json: Any,
-                                            account_id: str, region_name: str, **kwargs: Any) -> Any:
-    endpoint = _create_endpoint_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-    endpoint.last_deployment_config = cloudformation_json["Properties"].get("DeploymentConfig")
-    return endpoint
-
-
-FakeEndpoint.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign, assignment]
-    _create_endpoint_with_deployment_config)
+_completing_cfn_create(FakeEndpoint, _keep_deployment_config)
 
 # 13b. AWS::SageMaker::Model required a PrimaryContainer (a KeyError), so a Model that names a registry version in
 #      Containers, [{"ModelPackageName": ...}], could not be created. Take either, as CloudFormation does.
@@ -424,9 +433,6 @@ Model.create_from_cloudformation_json = classmethod(  # type: ignore[method-assi
 # 14. AWS::S3::Bucket applied only its encryption and tags: the history bucket's versioning, lifecycle rules and
 #     public access block were dropped, so they could not be checked. Apply them at creation (the rehearsal never
 #     updates the bucket), turning CloudFormation's lifecycle rules into the S3 API's shape moto stores.
-_create_bucket_from_cfn = FakeBucket.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-
 def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
     api = {"ID": rule.get("Id"), "Status": rule["Status"], "Filter": {"Prefix": rule.get("Prefix", "")}}
     if "ExpirationInDays" in rule or "ExpiredObjectDeleteMarker" in rule:
@@ -436,10 +442,7 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
                       if k in rule}}
 
 
-def _create_bucket_with_its_settings(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
-                                     region_name: str, **kwargs: Any) -> Any:
-    bucket = _create_bucket_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-    p = cloudformation_json.get("Properties", {})
+def _apply_bucket_settings(bucket: Any, p: dict[str, Any], account_id: str, region_name: str) -> None:
     backend = s3_backends[account_id][get_partition(region_name)]
     if "VersioningConfiguration" in p:
         backend.put_bucket_versioning(bucket.name, p["VersioningConfiguration"]["Status"])
@@ -447,28 +450,18 @@ def _create_bucket_with_its_settings(cls: Any, resource_name: str, cloudformatio
         backend.put_bucket_lifecycle(bucket.name, [_lifecycle_rule(r) for r in p["LifecycleConfiguration"]["Rules"]])
     if "PublicAccessBlockConfiguration" in p:
         backend.put_public_access_block(bucket.name, p["PublicAccessBlockConfiguration"])
-    return bucket
 
 
-FakeBucket.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign, assignment]
-    _create_bucket_with_its_settings)
+_completing_cfn_create(FakeBucket, _apply_bucket_settings)
 
 # 15. AWS::Lambda::Function dropped KmsKeyArn and Architectures, so GetFunctionConfiguration could not show the key
 #     that encrypts the collector's environment, nor that it runs on arm64.
-_create_function_from_cfn = LambdaFunction.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
-
-
-def _create_function_with_key(cls: Any, resource_name: str, cloudformation_json: Any, account_id: str,
-                              region_name: str, **kwargs: Any) -> Any:
-    function = _create_function_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
-    p = cloudformation_json["Properties"]
+def _keep_key_and_architecture(function: Any, p: dict[str, Any], account_id: str, region_name: str) -> None:
     function.kms_key_arn = p.get("KmsKeyArn")
     function.architectures = p.get("Architectures", function.architectures)
-    return function
 
 
-LambdaFunction.create_from_cloudformation_json = classmethod(  # type: ignore[method-assign, assignment]
-    _create_function_with_key)
+_completing_cfn_create(LambdaFunction, _keep_key_and_architecture)
 
 # 18. AWS::SNS::Topic was deleted and recreated, under a new ARN, by any update, even of its tags alone (the stack's
 #     model_version tag changes with every model deployed), and a resource added in the same update still got the old
