@@ -19,7 +19,7 @@ from cdk_app.deployment.config import LOCAL_ENDPOINT_NAME, endpoint_name_for, pr
 from cdk_app.deployment.registry_version import MODEL_VERSION_FILE
 from cdk_app.deployment.warm_hours import EXAMPLE
 from cdk_app.lifecycle.commands import add_lifecycle
-from cdk_app.live_data.commands import add_collect
+from cdk_app.live_data.commands import add_collect, add_history_argument
 from cdk_app.paths import ARTIFACTS_DIR, BENCH_RESULTS, DEFAULT_ARCHIVE, MODEL_CODE_DIR, REPO_ROOT
 
 Handler = Callable[[argparse.Namespace], int]
@@ -479,7 +479,6 @@ def _add_ui(sub: argparse._SubParsersAction) -> None:
 
 def _add_up(sub: argparse._SubParsersAction) -> None:
     from cdk_app.live_data.gbfs import DEFAULT_FEED_URL
-    from cdk_app.paths import DEFAULT_HISTORY
 
     p = sub.add_parser("up", help="start the local endpoint, the API and the page together (make run)",
                        description="Serve model.tar.gz locally, the API in front of it and the page in front of the "
@@ -490,8 +489,7 @@ def _add_up(sub: argparse._SubParsersAction) -> None:
                         "into --history and forecast hourly by the local endpoint (the simulated stations if the "
                         "feed does not answer). Default: %(default)s")
     p.add_argument("--feed", default=DEFAULT_FEED_URL, help="GBFS feed for --stations velib (default: %(default)s)")
-    p.add_argument("--history", default=str(DEFAULT_HISTORY),
-                   help="where --stations velib collects, a folder or s3://bucket/prefix (default: %(default)s)")
+    add_history_argument(p, "where --stations velib collects")
     p.add_argument("--archive", type=Path, help="model.tar.gz to serve (default: build it from artifacts/)")
     p.add_argument("--api-port", type=int, help="default: a free port")
     p.add_argument("--ui-port", type=int, help="default: a free port")

@@ -18,7 +18,8 @@ from cdk_app.deployment.registry_version import (
     VersionRequest,
     parse_request,
 )
-from cdk_app.paths import BUILD_DIR, DEFAULT_HISTORY
+from cdk_app.live_data.commands import add_history_argument
+from cdk_app.paths import BUILD_DIR
 
 DEFAULT_CHANNEL = BUILD_DIR / "dataset"
 DEFAULT_JOB_OUTPUT = BUILD_DIR / "train-job"
@@ -130,8 +131,7 @@ def add_lifecycle(sub: argparse._SubParsersAction) -> None:
                     "latitude, longitude, as latest.json describes them). Stations the endpoint would refuse are left "
                     "out and listed. Upload the folder as the training job's `training` channel, or give it to "
                     "`train-job --channel`.")
-    p.add_argument("--history", default=str(DEFAULT_HISTORY),
-                   help="a folder, or s3://bucket/prefix (default: %(default)s, where `collect` writes)")
+    add_history_argument(p, "the collected history")
     p.add_argument("--output", type=Path, default=DEFAULT_CHANNEL, help="channel folder (default: %(default)s)")
     p.add_argument("--days", type=int, help="only the last DAYS days of the history (default: all of it)")
     p.set_defaults(handler=dataset)
@@ -196,8 +196,7 @@ def add_registry_commands(sub: argparse._SubParsersAction) -> None:
                     "the endpoint's handlers (evaluation.json), apply the gate (README, Model lifecycle) and register "
                     "the candidate in the stage's model package group, Approved or Rejected. Prints the three "
                     "contenders and the decision; exits 0 whether or not the candidate passed, 1 on an error.")
-    p.add_argument("--history", default=str(DEFAULT_HISTORY),
-                   help="a folder, or s3://bucket/prefix (default: %(default)s, where `collect` writes)")
+    add_history_argument(p, "the collected history")
     p.add_argument("--champion", metavar="VERSION|PATH",
                    help="a version number of the group, an artifacts folder or a model.tar.gz (default: what the "
                         "stage's endpoint serves; with no endpoint, no champion)")

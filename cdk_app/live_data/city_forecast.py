@@ -34,16 +34,17 @@ def _in_contract(station: Station) -> bool:
             and LONGITUDE_RANGE[0] <= station.longitude <= LONGITUDE_RANGE[1])
 
 
-def station_request(station: Station, counts: list[float | None], hour: int) -> dict[str, Any]:
-    """The endpoint request for a station's 24 hours ending at `hour` (epoch s): time features in Paris."""
-    local = datetime.fromtimestamp(hour, PARIS)
+def station_request(station: Station, counts: list[float | None], local: datetime) -> dict[str, Any]:
+    """The endpoint request for a station's counts ending at `local`, the local time of the last one; the
+    endpoint's own default decides is_weekend. The one translation for the live forecast and the API's stations."""
     return {"station_code": station.code, "historical_bikes": counts, "hour": local.hour,
             "day_of_week": local.weekday(), "capacity": station.capacity, "latitude": station.latitude,
             "longitude": station.longitude}
 
 
 def city_requests(hour: int, counts: Counts, stations: dict[str, Station]) -> list[dict[str, Any]]:
-    return [station_request(stations[code], history, hour) for code, history in sorted(counts.items())
+    local = datetime.fromtimestamp(hour, PARIS)
+    return [station_request(stations[code], history, local) for code, history in sorted(counts.items())
             if code in stations and hours_needed(history) == 0 and _in_contract(stations[code])]
 
 

@@ -71,7 +71,7 @@ class Collector:
         return report
 
     def _forecast(self, hour: int, snapshot: Snapshot, report: PollReport) -> None:
-        if self.history.forecasts(hour):
+        if self.history.forecast_versions(hour):
             return
         assert self.client is not None
         try:
@@ -89,9 +89,10 @@ class Collector:
     def _score(self, completed: int, report: PollReport) -> None:
         """A forecast is scored once its last horizon has been observed, by each model that made one."""
         made = completed - HORIZON_HOURS[-1] * HOUR
-        forecasts = [f for f in self.history.forecasts(made) if f.model_version not in self.history.scored(made)]
-        if not forecasts:
+        unscored = self.history.forecast_versions(made) - self.history.scored(made)
+        if not unscored:
             return
+        forecasts = [f for f in self.history.forecasts(made) if f.model_version in unscored]
         observed = {key: self.history.hour_readings(made + h * HOUR) for key, h in zip(HORIZON_KEYS, HORIZON_HOURS,
                                                                                           strict=True)}
         for forecast in forecasts:

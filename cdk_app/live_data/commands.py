@@ -57,6 +57,13 @@ def _client(args: argparse.Namespace) -> ForecastClient | None:
                           endpoint_url=args.endpoint_url, cache_ttl_seconds=None)
 
 
+def add_history_argument(p: argparse.ArgumentParser, what: str) -> None:
+    """--history as every command that reads or writes a collected history takes it."""
+    p.add_argument("--history", default=str(DEFAULT_HISTORY),
+                   help=f"{what}: a folder, or s3://bucket/prefix (default: %(default)s, ignored by git; "
+                        "where `collect` writes)")
+
+
 def add_collect(sub: argparse._SubParsersAction) -> None:
     from cdk_app.live_data.gbfs import DEFAULT_FEED_URL
 
@@ -70,8 +77,7 @@ def add_collect(sub: argparse._SubParsersAction) -> None:
                     "poll. A second collector on the same local history is refused.")
     p.add_argument("--feed", default=DEFAULT_FEED_URL, help="GBFS autodiscovery URL (gbfs.json); default: Velib' "
                                                             "Metropole, %(default)s")
-    p.add_argument("--history", default=str(DEFAULT_HISTORY),
-                   help="a folder, or s3://bucket/prefix (default: %(default)s, ignored by git)")
+    add_history_argument(p, "where to keep it")
     p.add_argument("--interval", type=float, default=DEFAULT_INTERVAL_SECONDS,
                    help="seconds between polls (default: %(default)s)")
     p.add_argument("--once", action="store_true", help="poll once and exit: 0 on success, 1 with a one-line error")

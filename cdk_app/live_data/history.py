@@ -154,8 +154,11 @@ class History:
                          _dump(asdict(forecast)))
 
     def forecasts(self, hour: int) -> list[CityForecast]:
-        prefix = f"forecasts/{hour_key(hour)}/"
-        return [CityForecast(**self._json(k)) for k in self.blobs.keys(prefix)]
+        return [CityForecast(**self._json(k)) for k in self.blobs.keys(f"forecasts/{hour_key(hour)}/")]
+
+    def forecast_versions(self, hour: int) -> set[str]:
+        """The models that forecast `hour`, from a listing alone: no forecast is read."""
+        return _versions(self.blobs.keys(f"forecasts/{hour_key(hour)}/"))
 
     def forecast_hours(self) -> list[int]:
         return sorted({hour_of_key(k.split("/")[1]) for k in self.blobs.keys("forecasts/")})
@@ -165,7 +168,7 @@ class History:
         self.blobs.write(f"scores/{hour_key(score.hour)}/{score.model_version}.json", _dump(asdict(score)))
 
     def scored(self, hour: int) -> set[str]:
-        return {k.rsplit("/", 1)[1].removesuffix(".json") for k in self.blobs.keys(f"scores/{hour_key(hour)}/")}
+        return _versions(self.blobs.keys(f"scores/{hour_key(hour)}/"))
 
     def score_keys(self) -> list[str]:
         return self.blobs.keys("scores/")
@@ -175,6 +178,11 @@ class History:
 
     def scores(self) -> list[Score]:
         return [self.score(k) for k in self.score_keys()]
+
+
+def _versions(keys: list[str]) -> set[str]:
+    """`<kind>/<hour>/<model_version>.json` -> the model versions."""
+    return {k.rsplit("/", 1)[1].removesuffix(".json") for k in keys}
 
 
 def _fields(record: Station | Reading) -> dict[str, Any]:

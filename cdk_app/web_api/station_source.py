@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo
 
 from forecast_contract import HISTORY_HOURS
 
+from cdk_app.live_data.city_forecast import station_request
+from cdk_app.live_data.snapshot import Station
+
 PARIS = ZoneInfo("Europe/Paris")
 _PLACES = ("Rivoli", "Bastille", "Oberkampf", "Montparnasse", "Saint-Michel", "République", "Nation", "Italie",
            "Denfert-Rochereau", "Trocadéro", "Pigalle", "Belleville", "Bercy", "Châtelet", "Opéra", "Invalides",
@@ -42,10 +45,9 @@ class StationHistory:
         return self.hourly_bikes[-1]
 
     def request(self) -> dict[str, Any]:
-        """The endpoint request for this station now (is_weekend left to the endpoint's default)."""
-        return {"station_code": self.station_code, "historical_bikes": self.hourly_bikes, "hour": self.last_hour.hour,
-                "day_of_week": self.last_hour.weekday(), "capacity": self.capacity, "latitude": self.latitude,
-                "longitude": self.longitude}
+        """The endpoint request for this station now."""
+        return station_request(Station(self.station_code, self.name, self.capacity, self.latitude, self.longitude),
+                               self.hourly_bikes, self.last_hour)
 
 
 class StationSource(Protocol):
