@@ -70,12 +70,13 @@ class Forecast:
     model_version: str
     station_known: bool
     warnings: list[str] = field(default_factory=list)
+    variant: str | None = None  # the production variant that answered (InvokeEndpoint's InvokedProductionVariant)
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Forecast:
+    def from_json(cls, data: Mapping[str, Any], variant: str | None = None) -> Forecast:
         return cls(str(data["station_code"]), {k: float(v) for k, v in data["predictions"].items()},
                    float(data["inference_time_ms"]), str(data["model_version"]), bool(data["station_known"]),
-                   list(data.get("warnings", [])))
+                   list(data.get("warnings", [])), variant)
 
 
 class TtlCache:
@@ -138,10 +139,13 @@ class ForecastClient:
                  retry_mode: str = "standard", max_attempts: int = 4, connect_timeout: float = 5.0,
                  read_timeout: float = 70.0, cache_ttl_seconds: float | None = DEFAULT_CACHE_TTL_SECONDS,
                  cache_entries: int = 10_000, runtime_client: Any = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, target_variant: str | None = None) -> None:
+        """`target_variant` sends every request to that production variant of a multi-variant endpoint, past its
+        weights: how the collector asks the champion and the challenger of one real-time endpoint in turn."""
         if retry_mode not in ("standard", "adaptive"):
             raise ValueError(f"retry_mode: must be 'standard' or 'adaptive', got {retry_mode!r}")
         self.endpoint_name = endpoint_name
+        self.target_variant = target_variant
         config = Config(retries={"mode": retry_mode, "total_max_attempts": max_attempts},
                         connect_timeout=connect_timeout, read_timeout=read_timeout)
         self.runtime = runtime_client or _runtime_client(region, endpoint_url, config)
@@ -173,8 +177,10 @@ class ForecastClient:
     def _invoke(self, batch: list[Mapping[str, Any]]) -> list[Forecast]:
         body = json.dumps(batch[0] if len(batch) == 1 else {"instances": batch}, separators=_COMPACT)
         try:
+            target = {"TargetVariant": self.target_variant} if self.target_variant else {}
             response = self.runtime.invoke_endpoint(EndpointName=self.endpoint_name, Body=body,
-                                                    ContentType="application/json", Accept="application/json")
+                                                    ContentType="application/json", Accept="application/json",
+                                                    **target)
             answer = json.loads(response["Body"].read())
         except ClientError as exc:
             raise classify(exc) from exc
@@ -183,7 +189,8 @@ class ForecastClient:
         items = answer if isinstance(answer, list) else [answer]
         if len(items) != len(batch):
             raise ModelFailureError(f"asked for {len(batch)} forecasts, got {len(items)}")
-        return [Forecast.from_json(item) for item in items]
+        variant = response.get("InvokedProductionVariant")
+        return [Forecast.from_json(item, variant) for item in items]
 
 
 def _runtime_client(region: str | None, endpoint_url: str | None, config: Config) -> Any:

@@ -1,16 +1,24 @@
 """Serves model.tar.gz on loopback with the DLC's own stack: sagemaker-pytorch-inference on TorchServe.
 
-The toolkit has quirks that this module absorbs (see shared notes): it writes the hard-coded
-/etc/sagemaker-ts.properties, finds its JVM by scanning every process (so only one may run per
-machine), answers /ping before any worker exists, and keeps /ping at 200 while a broken model_fn
-crash-loops. Ready here means the management API shows every worker READY.
+The toolkit has quirks that this module absorbs: it writes the hard-coded /etc/sagemaker-ts.properties,
+finds its JVM by scanning every process it can see, answers /ping before any worker exists, and keeps /ping
+at 200 while a broken model_fn crash-loops. Ready here means the management API shows every worker READY.
+
+In SageMaker each endpoint's container has a process table of its own. Where this machine allows it (root,
+or CAP_SYS_ADMIN), each server gets one too: `serve` starts as PID 1 of a new PID namespace, so its toolkit
+sees only its own JVM and several endpoints (an A/B pair) can run side by side. Elsewhere the toolkit sees
+every JVM, so a second server is refused. Starts are serialized either way, since every toolkit writes the
+same properties file and its JVM reads it once at start.
 """
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -18,6 +26,8 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +41,10 @@ TS_JVM_MARKER = "org.pytorch.serve.ModelServer"
 TS_PROPERTIES = Path("/etc/sagemaker-ts.properties")
 WORKER_FAILURE_MARKERS = ("Load model failed", "Backend worker process died", "Failed to start")
 STOP_GRACE_SECONDS = 20.0
+# A PID namespace per server, as a container has; --kill-child passes our SIGTERM on to `serve`, its PID 1,
+# and when PID 1 exits the kernel ends everything else in the namespace.
+NAMESPACE_COMMAND = ("unshare", "--pid", "--mount-proc", "--kill-child=SIGTERM")
+START_LOCK = Path(tempfile.gettempdir()) / "velib-model-server.lock"
 
 
 class ServerError(RuntimeError):
@@ -47,6 +61,28 @@ def running_model_servers() -> list[int]:
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
     return found
+
+
+@functools.cache
+def namespaces_available() -> bool:
+    """Whether this machine lets us give a server its own process table (root, or CAP_SYS_ADMIN)."""
+    if shutil.which("unshare") is None:
+        return False
+    try:
+        return subprocess.run([*NAMESPACE_COMMAND, "true"], capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+@contextmanager
+def _start_lock() -> Iterator[None]:
+    """Held from writing the shared properties file until the JVM has read it (or until it is removed)."""
+    with START_LOCK.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)
@@ -81,8 +117,10 @@ class ModelServer:
     """One toolkit server: start() blocks until every worker is READY, stop() leaves nothing behind."""
 
     def __init__(self, archive: Path, *, port: int | None = None, ready_timeout: float = 120.0,
-                 workers: int = 1) -> None:
+                 workers: int = 1, isolated: bool | None = None) -> None:
+        """`isolated`: run in a PID namespace of its own; by default whenever the machine allows it."""
         self.archive = archive
+        self.isolated = namespaces_available() if isolated is None else isolated
         self.ports = Ports.pick(port)
         self.ready_timeout = ready_timeout
         self.workers = workers
@@ -125,19 +163,22 @@ class ModelServer:
         if shutil.which("java") is None:
             raise ServerError("java is not on PATH; TorchServe needs a Java 17 runtime")
         others = running_model_servers()
-        if others:
+        if others and not self.isolated:
             raise ServerError(f"a TorchServe model server is already running (pid {', '.join(map(str, others))}); "
-                              "the SageMaker toolkit can only manage one per machine, so stop it first")
+                              "without a PID namespace of its own (root or CAP_SYS_ADMIN) the SageMaker toolkit "
+                              "can only manage one per machine, so stop it first")
         self.scratch = Path(tempfile.mkdtemp(prefix="velib-endpoint-"))
         (self.scratch / "tmp").mkdir()
         try:
             extract_archive(self.archive, self.scratch)
-            self.started_at = time.perf_counter()
-            serve = Path(sys.executable).parent / "serve"
-            self.process = subprocess.Popen(
-                [str(serve)], cwd=self.scratch, env=self._environment(self.scratch), start_new_session=True,
-                stdout=(self.scratch / "serve.log").open("wb"), stderr=subprocess.STDOUT)
-            self._wait_until_ready()
+            serve = [str(Path(sys.executable).parent / "serve")]
+            with _start_lock():
+                self.started_at = time.perf_counter()
+                self.process = subprocess.Popen(
+                    [*NAMESPACE_COMMAND, *serve] if self.isolated else serve, cwd=self.scratch,
+                    env=self._environment(self.scratch), start_new_session=True,
+                    stdout=(self.scratch / "serve.log").open("wb"), stderr=subprocess.STDOUT)
+                self._wait_until_ready()
         except BaseException:
             self.stop()
             raise
@@ -192,10 +233,13 @@ class ModelServer:
         """SIGTERM to `serve` (it forwards to the JVM), then make sure the whole session is gone."""
         if self.process is not None:
             group = self.process.pid
+            if self.isolated:  # unshare ignores SIGTERM while it waits: tell its child, the namespace's PID 1
+                _signal_children(group, signal.SIGTERM)
             terminate(self.process, STOP_GRACE_SECONDS)
             _kill_session(group)
             self.process = None
-        TS_PROPERTIES.unlink(missing_ok=True)
+        with _start_lock():  # not while another server is starting from it
+            TS_PROPERTIES.unlink(missing_ok=True)
         if self.scratch is not None:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
@@ -206,6 +250,18 @@ class ModelServer:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+
+def _signal_children(pid: int, sent: signal.Signals) -> None:
+    try:
+        children = psutil.Process(pid).children()
+    except psutil.NoSuchProcess:
+        return
+    for child in children:
+        try:
+            child.send_signal(sent)
+        except psutil.NoSuchProcess:
+            continue
 
 
 def _kill_session(session_id: int) -> None:

@@ -139,6 +139,11 @@ class _Handler(BaseHTTPRequestHandler):
         if name != self.server.endpoint_name:
             self._error(400, "ValidationError", f"Endpoint {name} of account {LOCAL_ACCOUNT} not found.")
             return
+        target = self.headers.get("X-Amzn-SageMaker-Target-Variant")
+        if target is not None and target != VARIANT_NAME:
+            self._error(400, "ValidationError", f"Endpoint {name} of account {LOCAL_ACCOUNT} has no production "
+                                                f"variant {target}; its one variant is {VARIANT_NAME}.")
+            return
         if len(body) > MAX_PAYLOAD_BYTES:
             self._error(413, "ValidationError", f"Request payload of {len(body)} bytes exceeds the "
                                                 f"{MAX_PAYLOAD_BYTES} byte limit of serverless endpoints")

@@ -117,6 +117,16 @@ def test_client_error_kinds_against_the_real_endpoint(endpoint: LocalEndpoint) -
     assert unavailable.value.status == 503
 
 
+def test_the_answering_variant_is_reported_and_a_target_variant_is_honoured(endpoint: LocalEndpoint) -> None:
+    """As InvokeEndpoint does: the answer names its production variant, and TargetVariant picks one or fails."""
+    assert ForecastClient(endpoint.endpoint_name, endpoint_url=endpoint.url).predict(GUIDE).variant == "AllTraffic"
+    targeted = ForecastClient(endpoint.endpoint_name, endpoint_url=endpoint.url, target_variant="AllTraffic")
+    assert targeted.predict(GUIDE).variant == "AllTraffic"
+    absent = ForecastClient(endpoint.endpoint_name, endpoint_url=endpoint.url, target_variant="Challenger")
+    with pytest.raises(BadRequestError, match="no production variant Challenger"):
+        absent.predict(GUIDE)
+
+
 def test_cache_is_keyed_by_the_whole_request(endpoint: LocalEndpoint) -> None:
     sent: list[bytes] = []
     client = ForecastClient(endpoint.endpoint_name, endpoint_url=endpoint.url)

@@ -5,16 +5,26 @@ Each test starts servers of its own, so each asks for a machine without the tier
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import tarfile
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from cdk_app.local_serving.model_server import TS_PROPERTIES, ModelServer, ServerError, running_model_servers
+from cdk_app.client.example_requests import guide_request
+from cdk_app.local_serving.model_server import (
+    TS_PROPERTIES,
+    ModelServer,
+    ServerError,
+    namespaces_available,
+    running_model_servers,
+)
 from cdk_app.paths import REPO_ROOT
 
 pytestmark = [pytest.mark.server, pytest.mark.usefixtures("machine_without_endpoint")]
@@ -50,12 +60,32 @@ def test_archive_without_handlers_is_refused_before_starting(archive: Path, tmp_
     assert_nothing_left()
 
 
-def test_a_second_server_is_refused(archive: Path) -> None:
-    with ModelServer(archive) as first:
+def test_without_namespaces_a_second_server_is_refused(archive: Path) -> None:
+    with ModelServer(archive, isolated=False) as first:
         assert first.process is not None
         with pytest.raises(ServerError, match="already running"):
-            ModelServer(archive).start()
+            ModelServer(archive, isolated=False).start()
     assert_nothing_left()
+
+
+def test_servers_in_namespaces_of_their_own_run_side_by_side(archive: Path) -> None:
+    """What an A/B pair needs locally: the second toolkit sees only its own JVM, as in its own container."""
+    assert namespaces_available(), "this machine cannot create PID namespaces (needs root or CAP_SYS_ADMIN)"
+    with ModelServer(archive) as first:
+        with ModelServer(archive) as second:
+            assert len(running_model_servers()) == 2
+            assert answer(first) == answer(second)
+        assert answer(first)["predictions"]  # the first one still serves once the second is gone
+    assert_nothing_left()
+
+
+def answer(server: ModelServer) -> dict[str, Any]:
+    request = urllib.request.Request(f"{server.url}/invocations", data=json.dumps(guide_request()).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        data: dict[str, Any] = json.loads(response.read())
+    data.pop("inference_time_ms")
+    return data
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
