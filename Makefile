@@ -17,11 +17,13 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 setup: $(VENV)/.installed node_modules/.installed
 
-# Debian's redis-server and headless chromium, for the web tests (a real Redis, a real browser); only what is
-# missing is installed (a GitHub runner's Ubuntu already has Google Chrome, which the browser test also takes).
+# Debian's redis-server and headless chromium, for the web tests (a real Redis, a real browser), and jq, which the
+# deploy workflows' steps use and their test runs; only what is missing is installed (a GitHub runner's Ubuntu
+# already has Google Chrome, which the browser test also takes, and jq).
 system-packages:
 	@missing="$$(command -v redis-server >/dev/null || echo redis-server) \
-		$$(command -v chromium >/dev/null || command -v google-chrome >/dev/null || echo chromium)"; \
+		$$(command -v chromium >/dev/null || command -v google-chrome >/dev/null || echo chromium) \
+		$$(command -v jq >/dev/null || echo jq)"; \
 	if [ -n "$$(echo $$missing)" ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && \
@@ -64,9 +66,11 @@ run-velib: synth
 
 # cdk synth (cdk-nag runs inside it), then cfn-lint and checkov on every synthesized template, in every
 # serving mode: serverless, warm hours by pings and by provisioned concurrency, real-time; with the collector, and
-# with the weekly retraining on its history.
+# with the weekly retraining on its history; an A/B on serverless (a second endpoint) and on real-time (a second
+# variant, autoscaled at a 30 % share), whose challenger is artifacts/ with its weights scaled.
 WARM_HOURS := Mon-Fri 07:00-10:00,16:30-20:00
 RETRAIN_SCHEDULE := cron(0 3 ? * MON *)
+CHALLENGER_ARTIFACTS := build/challenger-artifacts
 define check_mode
 	npx cdk synth --no-notices --quiet -o cdk.out/$(1) -c github_repository=example/velib-forecast $(2)
 	$(VENV)/bin/cfn-lint cdk.out/$(1)/*.template.json
@@ -82,6 +86,10 @@ check-templates: setup $(CHECKOV_VENV)/.installed
 	$(call check_mode,realtime,-c endpoint_type=realtime)
 	$(call check_mode,collector,-c collector=true)
 	$(call check_mode,retrain,-c collector=true -c "retrain_schedule=$(RETRAIN_SCHEDULE)")
+	rm -rf $(CHALLENGER_ARTIFACTS) && $(PY) -m cdk_app.rehearsal.challenger_model $(CHALLENGER_ARTIFACTS)
+	$(call check_mode,ab-serverless,-c collector=true -c challenger_version=$(CHALLENGER_ARTIFACTS))
+	$(call check_mode,ab-realtime,-c endpoint_type=realtime -c challenger_version=$(CHALLENGER_ARTIFACTS) \
+		-c challenger_weight=0.3)
 
 train: setup
 	$(PY) -m cdk_app train

@@ -14,15 +14,21 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cdk_app.deployment.config import LOCAL_ENDPOINT_NAME, endpoint_name_for, project_context
 from cdk_app.deployment.registry_version import MODEL_VERSION_FILE
 from cdk_app.deployment.warm_hours import EXAMPLE
 from cdk_app.lifecycle.commands import add_lifecycle
-from cdk_app.live_data.commands import add_collect, add_history_argument
-from cdk_app.paths import ARTIFACTS_DIR, BENCH_RESULTS, DEFAULT_ARCHIVE, MODEL_CODE_DIR, REPO_ROOT
+from cdk_app.live_data.commands import add_accuracy, add_collect, add_history_argument
+from cdk_app.paths import ARTIFACTS_DIR, BENCH_RESULTS, BUILD_DIR, DEFAULT_ARCHIVE, MODEL_CODE_DIR, REPO_ROOT
+from cdk_app.web_api.variant_split import DEFAULT_CHALLENGER_WEIGHT
+
+if TYPE_CHECKING:
+    from cdk_app.local_serving.local_endpoint import LocalEndpoint
 
 Handler = Callable[[argparse.Namespace], int]
+CHALLENGER_ARCHIVE = BUILD_DIR / "challenger-model.tar.gz"
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -122,14 +128,14 @@ def until_stopped() -> Iterator[None]:
         say("stopping")
 
 
-def _archive(path: Path | None) -> Path:
+def _archive(path: Path | None, artifacts: Path = ARTIFACTS_DIR, output: Path = DEFAULT_ARCHIVE) -> Path:
     from cdk_app.deployment.model_archive import build_archive
     from cdk_app.progress import step
 
     if path is not None:
         return path
-    with step("building model.tar.gz"):
-        return build_archive(ARTIFACTS_DIR, MODEL_CODE_DIR, DEFAULT_ARCHIVE).path
+    with step(f"building {output.name} from {artifacts}"):
+        return build_archive(artifacts, MODEL_CODE_DIR, output).path
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -165,13 +171,53 @@ def _api(args: argparse.Namespace) -> int:
         parse(args.rate_limit)
     except ValueError:
         raise ValueError(f"--rate-limit: {args.rate_limit!r} is not a limit like 100/hour or 5/minute") from None
+    champion = _endpoint_name(args)
     settings = ApiSettings(
-        endpoint_name=_endpoint_name(args),
+        endpoint_name=champion,
         endpoint_url=args.endpoint_url, region=args.region, redis_url=args.redis_url or os.environ.get("REDIS_URL"),
         rate_limit=args.rate_limit, trusted_proxies=parse_proxies(args.trusted_proxies or ""),
-        endpoint_timeout_seconds=args.endpoint_timeout, stations_file=args.stations, history=args.history)
+        endpoint_timeout_seconds=args.endpoint_timeout, stations_file=args.stations, history=args.history,
+        **_challenger(args, champion))
     serve_api(settings, args.port)
     return 0
+
+
+def _challenger(args: argparse.Namespace, champion: str) -> dict[str, Any]:
+    """ApiSettings' challenger fields: from the flags; else, for the stage's own endpoint in AWS, cdk.json's
+    serverless challenger (a real-time endpoint splits by itself: the API calls it alone); else none."""
+    from cdk_app.web_api.variant_split import challenger_weight
+
+    weight = None if args.challenger_weight is None else challenger_weight(args.challenger_weight)
+    weighed = {} if weight is None else {"challenger_weight": weight}
+    if args.challenger_endpoint_name or args.challenger_endpoint_url:
+        name = args.challenger_endpoint_name or LOCAL_ENDPOINT_NAME
+        if (name, args.challenger_endpoint_url) == (champion, args.endpoint_url):
+            raise ValueError(f"--challenger-endpoint-name: {name} is the champion's endpoint; the challenger must be "
+                             "another one")
+        return {"challenger_endpoint_name": name, "challenger_endpoint_url": args.challenger_endpoint_url, **weighed}
+    stage = {} if args.endpoint_url else _stage_challenger(champion)
+    if stage:
+        return {**stage, **weighed}
+    if weight is not None:
+        raise ValueError("--challenger-weight: there is no challenger to weigh; give --challenger-endpoint-name or "
+                         "--challenger-endpoint-url")
+    return {}
+
+
+def _stage_challenger(champion: str) -> dict[str, Any]:
+    """The serverless challenger cdk.json deploys beside `champion`, when that is the stage's endpoint."""
+    from cdk_app.deployment.config import ConfigError, load_project_config
+    from cdk_app.progress import say
+    from cdk_app.web_api.forecasts import stage_challenger
+
+    if champion != endpoint_name_for(str(project_context()["stage"])):
+        return {}
+    try:
+        return stage_challenger(load_project_config())
+    except ConfigError as error:
+        say(f"cdk.json's config does not load ({error}): serving without the challenger it may name; "
+            "--challenger-endpoint-name names one")
+        return {}
 
 
 def _ui(args: argparse.Namespace) -> int:
@@ -189,6 +235,7 @@ def _up(args: argparse.Namespace) -> int:
     from cdk_app.loopback import free_port
     from cdk_app.progress import say, step
 
+    challenger = _up_challenger(args)
     live = args.stations == "velib"
     if live:
         try:
@@ -201,6 +248,10 @@ def _up(args: argparse.Namespace) -> int:
         running.callback(endpoint.stop)
         with step("starting the local endpoint (TorchServe)"):
             endpoint.start()
+        if challenger is not None:
+            running.callback(challenger.stop)
+            with step("starting the challenger's local endpoint (TorchServe)"):
+                challenger.start()
 
         def start(what: str, command: list[str], announces: str) -> str:
             """One `python -m cdk_app` child, stopped with the rest; its URL once it announces it."""
@@ -211,21 +262,45 @@ def _up(args: argparse.Namespace) -> int:
 
         if live:  # its one line per poll goes to our stderr: a pipe nobody reads would fill and stop it
             with step(f"starting the collector ({args.feed} into {args.history})"):
+                paired = [] if challenger is None else ["--challenger-endpoint-url", challenger.url]
                 collector = subprocess.Popen([sys.executable, "-m", "cdk_app", "collect", "--feed", args.feed,
-                                              "--history", args.history, "--endpoint-url", endpoint.url],
+                                              "--history", args.history, "--endpoint-url", endpoint.url, *paired],
                                              cwd=REPO_ROOT, stdout=sys.stderr.fileno())
                 running.callback(terminate, collector)
+        split = [] if challenger is None else ["--challenger-endpoint-url", challenger.url, *(
+            ["--challenger-weight", args.challenger_weight] if args.challenger_weight else [])]
         api_url = start("the API (uvicorn)", ["api", "--port", str(args.api_port or free_port()), "--endpoint-url",
                                               endpoint.url, *(["--redis-url", args.redis_url] if args.redis_url
                                                               else []),
-                                              *(["--history", args.history] if live else [])], "api-url: ")
+                                              *(["--history", args.history] if live else []), *split], "api-url: ")
         ui_url = start("the page (Streamlit)", ["ui", "--port", str(args.ui_port or free_port()), "--api-url", api_url],
                        "ui-url: ")
-        print(f"endpoint-url: {endpoint.url}\napi-url: {api_url}\nui-url: {ui_url}", flush=True)
-        say(f"open {ui_url} for the page, {api_url}/docs for the API. Ctrl-C stops all "
-            f"{'four (the collector too)' if live else 'three'}.")
+        # the challenger's line last: a reader of the usual three lines gets them first, as without one
+        print(f"endpoint-url: {endpoint.url}\napi-url: {api_url}\nui-url: {ui_url}"
+              + ("" if challenger is None else f"\nchallenger-endpoint-url: {challenger.url}"), flush=True)
+        say(f"open {ui_url} for the page, {api_url}/docs for the API. Ctrl-C stops them all.")
         signal.pause()
     return 0
+
+
+def _up_challenger(args: argparse.Namespace) -> LocalEndpoint | None:
+    """The challenger's local endpoint, not started yet; None without --challenger-archive or -artifacts."""
+    from cdk_app.local_serving.local_endpoint import LocalEndpoint
+    from cdk_app.local_serving.model_server import namespaces_available
+    from cdk_app.web_api.variant_split import challenger_weight
+
+    if args.challenger_archive is None and args.challenger_artifacts is None:
+        if args.challenger_weight is not None:
+            raise ValueError("--challenger-weight: there is no challenger to weigh; give --challenger-archive or "
+                             "--challenger-artifacts")
+        return None
+    if args.challenger_weight is not None:
+        challenger_weight(args.challenger_weight)
+    if not namespaces_available():
+        raise RuntimeError("a challenger's model server needs a PID namespace of its own, which this machine "
+                           "refuses (run as root, or with CAP_SYS_ADMIN)")
+    return LocalEndpoint(_archive(args.challenger_archive, args.challenger_artifacts or ARTIFACTS_DIR,
+                                  CHALLENGER_ARCHIVE))
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -338,10 +413,11 @@ def _cost(args: argparse.Namespace) -> int:
     from cdk_app.performance.retrain_cost import RetrainRun
 
     overrides = {key: value for key, value in (("memory_mb", args.memory_mb), ("instance_type", args.instance_type),
-                                               ("collector", args.collector or None)) if value is not None}
+                                               ("collector", args.collector or None),
+                                               ("challenger_weight", args.challenger_weight)) if value is not None}
     prices = Prices(args.price_per_gb_second, args.price_per_gb_data, args.price_provisioned_per_gb_second,
                     args.price_provisioned_inference_per_gb_second, args.instance_price)
-    print(cost_table(args.bench, project_modes(args.warm_hours, **overrides), prices, tuple(args.requests),
+    print(cost_table(args.bench, project_modes(args.warm_hours, ab=args.ab, **overrides), prices, tuple(args.requests),
                      args.collector_poll_ms, args.collector_memory_mb,
                      RetrainRun(args.retrain_instance_type, args.retrain_seconds, args.retrain_instance_price)))
     return 0
@@ -368,9 +444,9 @@ def _add_cost(sub: argparse._SubParsersAction) -> None:
                        description="Prices on-demand serverless, serverless with warm hours by pings and by "
                                    "provisioned concurrency, and real-time instances, side by side, for each monthly "
                                    "request count, from the durations `bench` measured (or those measured at "
-                                   "release, when it has not run), then the collector's bill by polling interval. "
-                                   "Settings come from cdk.json; prices are us-east-1 defaults, every serving one "
-                                   "a flag.")
+                                   "release, when it has not run), then the collector's bill by polling interval, "
+                                   "the weekly retraining's and an A/B's. Settings come from cdk.json; prices are "
+                                   "us-east-1 defaults, every serving one a flag.")
     p.add_argument("--requests", type=int, nargs="+", default=list(cost.DEFAULT_REQUESTS),
                    help="requests per month, one station each (default: %(default)s)")
     p.add_argument("--bench", type=Path, default=BENCH_RESULTS, help="results of `bench` (default: %(default)s)")
@@ -390,6 +466,10 @@ def _add_cost(sub: argparse._SubParsersAction) -> None:
                    help="real-time instance, USD per hour (default: the instance type's us-east-1 price)")
     p.add_argument("--collector", action="store_true",
                    help="include the collector in every mode (default: as collector in cdk.json says)")
+    p.add_argument("--ab", action="store_true",
+                   help="include an A/B (a challenger) in every mode (default: as challenger_version in cdk.json says)")
+    p.add_argument("--challenger-weight", type=float,
+                   help="the challenger's share of the requests (default: challenger_weight in cdk.json)")
     p.add_argument("--collector-poll-ms", type=float, default=cost.COLLECTOR_POLL_MS,
                    help="one poll's billed duration; its Duration metric in AWS tells (default: %(default)s)")
     p.add_argument("--collector-memory-mb", type=int, default=COLLECTOR_MEMORY_MB,
@@ -421,14 +501,14 @@ def _add_rehearse(sub: argparse._SubParsersAction) -> None:
 
 
 def _smoke(args: argparse.Namespace) -> int:
-    from cdk_app.client.smoke import run_smoke_test
+    from cdk_app.client.smoke import run_smoke_test, served_models
     from cdk_app.deployment.config import load_project_config
     from cdk_app.deployment.registry_version import read_version_file
 
-    config = load_project_config(**({"stage": args.stage} if args.stage else {}))
-    deployed = read_version_file(args.model_version_file) if args.model_version_file.is_file() else None
-    run_smoke_test(config.stack_name, config.endpoint_name, args.region,
-                   deployed if deployed is not None and deployed.group == config.endpoint_name else None)
+    config = load_project_config(**dict(args.context), **({"stage": args.stage} if args.stage else {}))
+    found = read_version_file(args.model_version_file) if args.model_version_file.is_file() else None
+    deployed = found if found is not None and found.group == config.endpoint_name else None
+    run_smoke_test(config.stack_name, served_models(config, deployed), args.region, deployed)
     return 0
 
 
@@ -436,13 +516,26 @@ def _add_smoke(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("smoke", help="check a deployed endpoint after `cdk deploy` (used by CI)",
                        description="Wait for the stage's endpoint to settle, fail if it does not serve the "
                                    "EndpointConfig the stack just created (SageMaker can roll back silently), then "
-                                   "send the reference request through the client and check the forecast.")
+                                   "send the reference request through the client and check the forecast. With a "
+                                   "challenger (challenger_version), the same for it: its own endpoint on "
+                                   "serverless, its variant (by TargetVariant) on real-time, answering its "
+                                   "model_version.")
     p.add_argument("--stage", help="deployed stage (default: the stage in cdk.json)")
     p.add_argument("--region", help="AWS region (default: your AWS configuration)")
     p.add_argument("--model-version-file", type=Path, default=MODEL_VERSION_FILE,
                    help="the registry version deployed, as resolve-model wrote it; when it names this stage's group, "
                         "the endpoint must serve it and answer its model_version (default: %(default)s, if present)")
+    p.add_argument("--context", "-c", type=_context_pair, action="append", default=[], metavar="KEY=VALUE",
+                   help="a context value the deploy was given with -c (e.g. challenger_version=3), so the same "
+                        "models are checked; repeatable")
     p.set_defaults(handler=_smoke)
+
+
+def _context_pair(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"must be KEY=VALUE, got {text!r}")
+    return key.strip(), value
 
 
 def _add_api(sub: argparse._SubParsersAction) -> None:
@@ -460,6 +553,15 @@ def _add_api(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trusted-proxies", help="comma-separated addresses or CIDRs whose X-Forwarded-For is believed")
     p.add_argument("--endpoint-timeout", type=float, default=30.0,
                    help="seconds to wait for the endpoint, cold start included, before a 503 (default: %(default)s)")
+    ab = p.add_argument_group("serverless A/B: a challenger endpoint serves a share of the stations, each station "
+                                "always the same side (default: for the stage's endpoint, the challenger cdk.json "
+                                "deploys in serverless mode)")
+    ab.add_argument("--challenger-endpoint-name",
+                    help=f"default: {LOCAL_ENDPOINT_NAME} with --challenger-endpoint-url")
+    ab.add_argument("--challenger-endpoint-url", help="the challenger's local endpoint; default: AWS")
+    ab.add_argument("--challenger-weight", help="the share of stations on the challenger, strictly between 0 and 1 "
+                                                f"(default: challenger_weight in cdk.json for the stage's challenger, "
+                                                f"else {DEFAULT_CHALLENGER_WEIGHT})")
     stations = p.add_mutually_exclusive_group()
     stations.add_argument("--stations", type=Path, help="your own stations' hourly history, as JSON (see README); "
                                                         "default: the simulator's 300 stations")
@@ -483,7 +585,10 @@ def _add_up(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("up", help="start the local endpoint, the API and the page together (make run)",
                        description="Serve model.tar.gz locally, the API in front of it and the page in front of the "
                                    "API, each on 127.0.0.1; print the three URLs; Ctrl-C stops all three. With "
-                                   "--stations velib, the collector too, and the API serves its history.")
+                                   "--stations velib, the collector too, and the API serves its history. With "
+                                   "--challenger-archive or --challenger-artifacts, a second local endpoint serves "
+                                   "the challenger, the API splits the stations between the two (a serverless A/B), "
+                                   "and a fourth line prints its challenger-endpoint-url.")
     p.add_argument("--stations", choices=("simulated", "velib"), default="simulated",
                    help="simulated: the training simulator's 300 stations, offline; velib: the live feed, collected "
                         "into --history and forecast hourly by the local endpoint (the simulated stations if the "
@@ -491,6 +596,14 @@ def _add_up(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--feed", default=DEFAULT_FEED_URL, help="GBFS feed for --stations velib (default: %(default)s)")
     add_history_argument(p, "where --stations velib collects")
     p.add_argument("--archive", type=Path, help="model.tar.gz to serve (default: build it from artifacts/)")
+    challenger = p.add_mutually_exclusive_group()
+    challenger.add_argument("--challenger-archive", type=Path,
+                            help="serve this model.tar.gz too, on a second local endpoint, as the challenger of a "
+                                 "serverless A/B: the API splits the stations between the two")
+    challenger.add_argument("--challenger-artifacts", type=Path,
+                            help=f"the same from an artifacts folder, packaged into {CHALLENGER_ARCHIVE.name}")
+    p.add_argument("--challenger-weight",
+                   help=f"the share of stations on the challenger (default: {DEFAULT_CHALLENGER_WEIGHT})")
     p.add_argument("--api-port", type=int, help="default: a free port")
     p.add_argument("--ui-port", type=int, help="default: a free port")
     p.add_argument("--redis-url", help="share the API's cache and rate limit in Redis")
@@ -499,7 +612,7 @@ def _add_up(sub: argparse._SubParsersAction) -> None:
 
 COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_train, _add_package, _add_convert_scaler, _add_serve, _add_predict, _add_api, _add_ui, _add_up, _add_bench,
-    _add_cost, _add_rehearse, _add_smoke, add_collect, add_lifecycle,
+    _add_cost, _add_rehearse, _add_smoke, add_collect, add_accuracy, add_lifecycle,
 )
 
 

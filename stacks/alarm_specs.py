@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdk_app.deployment.config import AlarmThresholds, DeploymentConfig
+from cdk_app.deployment.config import AlarmThresholds, DeploymentConfig, Variant
 
 MICROSECONDS_PER_MS = 1000
 NAMESPACE = "AWS/SageMaker"
@@ -60,9 +60,24 @@ def alarm_specs(thresholds: AlarmThresholds, provisioned: bool, instance_vcpus: 
 
 
 def endpoint_alarm_specs(config: DeploymentConfig) -> list[AlarmSpec]:
-    """The endpoint alarms a deployment of `config` has."""
+    """The endpoint alarms a deployment of `config` has: the champion's, with an A/B."""
     return alarm_specs(config.alarms, config.serverless.provisioned_concurrency is not None,
                        config.realtime.instance.vcpus if config.realtime else None)
+
+
+def challenger_alarm_specs(config: DeploymentConfig) -> list[AlarmSpec]:
+    """With an A/B, the challenger's own alarms: the same, on its variant or serverless endpoint, but for provisioned
+    concurrency's spill-over, which only the champion has. None without a challenger."""
+    if config.challenger is None:
+        return []
+    return alarm_specs(config.alarms, False, config.realtime.instance.vcpus if config.realtime else None)
+
+
+def variant_alarm_specs(config: DeploymentConfig) -> list[tuple[Variant, list[AlarmSpec]]]:
+    """Each model's alarms, on the variant it serves from: the champion's, and with an A/B the challenger's."""
+    challenger = config.challenger_variant
+    return [(config.champion_variant, endpoint_alarm_specs(config)),
+            *([(challenger, challenger_alarm_specs(config))] if challenger else [])]
 
 
 def collector_alarm_specs(config: DeploymentConfig) -> list[AlarmSpec]:

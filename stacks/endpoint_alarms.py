@@ -12,7 +12,8 @@ from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks.alarm_specs import AlarmSpec
+from cdk_app.deployment.config import VARIANT_NAME, Variant
+from stacks.alarm_specs import ROLLBACK_ALARMS, AlarmSpec
 from stacks.endpoint_metrics import endpoint_metric
 
 
@@ -46,11 +47,22 @@ def spec_alarm(scope: Construct, spec: AlarmSpec, *, subject: str, dimensions: d
 
 
 class EndpointAlarms(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, endpoint_name: str, specs: list[AlarmSpec],
+    """The alarms of one variant: with an A/B, the champion and the challenger each have their own set, under their
+    own construct ids, so CloudFormation gives every alarm its own generated name."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, variant: Variant, specs: list[AlarmSpec],
                  period_minutes: int, topic: sns.ITopic) -> None:
         super().__init__(scope, construct_id)
+        self.variant = variant
+        subject = variant.endpoint_name if variant.name == VARIANT_NAME else (
+            f"{variant.endpoint_name}, variant {variant.name}")
         self.alarms = {spec.construct_id: notifying_alarm(
-            self, spec.construct_id, description=f"{endpoint_name}: {spec.description}",
-            metric=endpoint_metric(endpoint_name, spec.metric_name, spec.statistic, period_minutes,
+            self, spec.construct_id, description=f"{subject}: {spec.description}",
+            metric=endpoint_metric(variant, spec.metric_name, spec.statistic, period_minutes,
                                    namespace=spec.namespace),
             threshold=spec.threshold, topic=topic) for spec in specs}
+
+    @property
+    def rollback_alarm_names(self) -> list[str]:
+        """The alarms whose firing rolls a real-time deployment back."""
+        return [self.alarms[name].alarm_name for name in ROLLBACK_ALARMS]

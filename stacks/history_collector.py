@@ -7,7 +7,8 @@ The bucket is RETAINed: `cdk destroy` keeps the history, since emptying a bucket
 custom resource, which the offline rehearsal cannot run, and a history is worth keeping anyway. So it is
 encrypted with S3's own keys, not the stack's KMS key, which destroy deletes: a kept history stays readable.
 The function's role reads and writes under `history/` only, uses the stack's key, and invokes this one
-endpoint; the schedule's role may invoke this one function. Any failed poll fires an alarm.
+endpoint (with a serverless A/B, the challenger's endpoint too); the schedule's role may invoke this one function.
+Any failed poll fires an alarm.
 """
 
 from __future__ import annotations
@@ -25,12 +26,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from cdk_app.deployment.collector_asset import HANDLER
-from cdk_app.deployment.config import (
-    COLLECTOR_MEMORY_MB,
-    COLLECTOR_TIMEOUT_SECONDS,
-    NONCURRENT_VERSION_DAYS,
-    CollectorSettings,
-)
+from cdk_app.deployment.config import COLLECTOR_MEMORY_MB, NONCURRENT_VERSION_DAYS, CollectorSettings, Variant
 from stacks.alarm_specs import AlarmSpec
 from stacks.encryption_key import EncryptionKey, encrypted_log_group
 from stacks.endpoint_alarms import spec_alarm
@@ -40,10 +36,27 @@ HISTORY_PREFIX = "history"
 RUNTIME = lambda_.Runtime.PYTHON_3_14  # the newest CDK knows: cdk-nag's L1 accepts no other
 
 
+def endpoint_environment(champion: Variant, challenger: Variant | None) -> dict[str, str]:
+    """Where the handler (cdk_app/live_data/lambda_handler.py) sends each role's hourly forecast: ENDPOINT_NAME;
+    with a challenger, CHALLENGER_ENDPOINT_NAME (serverless: its own endpoint), and on a real-time endpoint, the one
+    endpoint twice, ENDPOINT_VARIANT and CHALLENGER_VARIANT for InvokeEndpoint's TargetVariant."""
+    environment = {"ENDPOINT_NAME": champion.endpoint_name}
+    if challenger is None:
+        return environment
+    environment["CHALLENGER_ENDPOINT_NAME"] = challenger.endpoint_name
+    if challenger.endpoint_name == champion.endpoint_name:
+        environment.update(ENDPOINT_VARIANT=champion.name, CHALLENGER_VARIANT=challenger.name)
+    return environment
+
+
 class HistoryCollector(Construct):
+    """`endpoints`: the environment that names what the hourly forecasts invoke (endpoint_environment), and those
+    endpoints' ARNs, which the function's role may invoke and nothing else."""
+
     def __init__(self, scope: Construct, construct_id: str, *, settings: CollectorSettings, function_name: str,
-                 code: Path, endpoint_name: str, endpoint_arn: str, encryption: EncryptionKey,
-                 log_retention_days: int, alarm: AlarmSpec, period_minutes: int, topic: sns.ITopic) -> None:
+                 code: Path, endpoints: dict[str, str], endpoint_arns: list[str], encryption: EncryptionKey,
+                 log_retention_days: int, timeout_seconds: int, alarm: AlarmSpec, period_minutes: int,
+                 topic: sns.ITopic) -> None:
         super().__init__(scope, construct_id)
         key = encryption.key
         self.bucket = s3.Bucket(
@@ -62,7 +75,8 @@ class HistoryCollector(Construct):
         log_group = encrypted_log_group(self, "Logs", name=log_group_name, retention_days=log_retention_days,
                                         key=key)
         role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                        description=f"Runs {function_name}: the history under {HISTORY_PREFIX}/, {endpoint_name}")
+                        description=f"Runs {function_name}: the history under {HISTORY_PREFIX}/, "
+                                    f"{endpoints['ENDPOINT_NAME']}")
         policy = iam.Policy(self, "Policy", roles=[role], statements=[
             # DeleteObject: a poll's lease on the history is an object it deletes when done.
             iam.PolicyStatement(sid="ReadWriteHistory", actions=["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
@@ -70,8 +84,8 @@ class HistoryCollector(Construct):
             iam.PolicyStatement(sid="ListHistory", actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn],
                                 conditions={"StringLike": {"s3:prefix": [f"{HISTORY_PREFIX}/*"]}}),
             iam.PolicyStatement(sid="DecryptItsEnvironment", actions=["kms:Decrypt"], resources=[key.key_arn]),
-            iam.PolicyStatement(sid="InvokeThisEndpointOnly", actions=["sagemaker:InvokeEndpoint"],
-                                resources=[endpoint_arn]),
+            iam.PolicyStatement(sid="InvokeThisEndpointOnly" if len(endpoint_arns) == 1 else "InvokeTheseEndpointsOnly",
+                                actions=["sagemaker:InvokeEndpoint"], resources=endpoint_arns),
             iam.PolicyStatement(sid="WriteOwnLogs", actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                                 resources=[log_group.attr_arn]),
         ])
@@ -86,10 +100,9 @@ class HistoryCollector(Construct):
             self, "Function", function_name=function_name, description="Polls the GBFS feed into the history; "
             "hourly, forecasts every station", runtime=RUNTIME, architecture=lambda_.Architecture.ARM_64,
             code=lambda_.Code.from_asset(str(code)), handler=HANDLER,
-            environment={"FEED_URL": settings.feed_url, "HISTORY_URL": self.history_url,
-                         "ENDPOINT_NAME": endpoint_name},
+            environment={"FEED_URL": settings.feed_url, "HISTORY_URL": self.history_url, **endpoints},
             environment_encryption=key, role=immutable_role, reserved_concurrent_executions=1,
-            memory_size=COLLECTOR_MEMORY_MB, timeout=Duration.seconds(COLLECTOR_TIMEOUT_SECONDS),
+            memory_size=COLLECTOR_MEMORY_MB, timeout=Duration.seconds(timeout_seconds),
             retry_attempts=0, max_event_age=Duration.minutes(settings.interval_minutes),
             log_group=logs.LogGroup.from_log_group_name(self, "LogGroup", log_group.ref))
         self.function.node.add_dependency(policy)  # the first poll must find its permissions in place

@@ -17,9 +17,12 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from forecast_contract import ArtifactError, artifacts_version
+
 from cdk_app.deployment.dlc_image import REGISTRY_ACCOUNTS
 from cdk_app.deployment.instance_types import InstanceType, InstanceTypeError, instance_type
 from cdk_app.deployment.registry_version import (
+    LATEST_APPROVED,
     RegistryVersion,
     RegistryVersionError,
     chosen_version,
@@ -45,6 +48,9 @@ NO_BUDGET_RESOURCE_REGIONS = frozenset({
     "eu-south-2", "il-central-1", "me-central-1", "mx-central-1", "us-gov-east-1", "us-gov-west-1"})
 PROJECT = "velib-forecast"
 VARIANT_NAME = "AllTraffic"  # the endpoint's one production variant, as metrics and InvokeEndpoint name it
+CHAMPION_VARIANT = "Champion"  # real-time with a challenger: the two production variants of the one endpoint
+CHALLENGER_VARIANT = "Challenger"
+CHAMPION, CHALLENGER = "champion", "challenger"  # the roles, as the history stores them and the API shows them
 LOCAL_STAGE = "local"  # the name `serve` answers to is the endpoint name of this stage
 _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -62,11 +68,12 @@ KEYS = ("stage", "account", "region", "endpoint_type", "memory_mb", "max_concurr
         "alarm_memory_percent", "alarm_period_minutes", "github_repository", "github_oidc_provider_arn",
         "cdk_qualifier", "collector", "collector_interval_minutes", "collector_feed_url", "history_retention_days",
         "retrain_schedule", "retrain_timezone", "gate_min_improvement_t1h_percent", "gate_max_regression_percent",
-        "model_version", "model_version_force")
+        "model_version", "model_version_force", "challenger_version", "challenger_weight")
 # The forecaster reads the last 24 hours and S3 expires objects at day granularity: 2 days always keeps a full one.
 HISTORY_RETENTION_DAYS = (2, 3650)
 COLLECTOR_MEMORY_MB = 512  # one poll parses ~1,500 stations twice; `cost` prices the function at this size
 COLLECTOR_TIMEOUT_SECONDS = 120  # two feed downloads, S3, and once an hour an endpoint call of up to 60 s
+CHALLENGER_CALL_SECONDS = 60  # with a challenger, its hourly forecast: a second endpoint call of up to 60 s
 NONCURRENT_VERSION_DAYS = 7  # the history's overwritten objects: a week to notice a bad write and restore them
 GATE_KEYS = ("gate_min_improvement_t1h_percent", "gate_max_regression_percent")
 _BOOLEANS = {"true": True, "false": False}
@@ -117,6 +124,17 @@ class RealtimeSettings:
     def autoscaled(self) -> bool:
         return self.count_max > self.count_min
 
+    def share(self, weight: float) -> RealtimeSettings:
+        """The fleet for `weight` of the requests at the same load per instance, never under one instance: how the
+        challenger's variant is sized. For the default 10 % of a 2-4 fleet that is one instance, fixed: at the
+        tracked 600 invocations per instance and minute the champion's fleet peaks at 2,400 a minute, whose 10 %
+        one instance serves at 240. A larger weight gets more, and autoscales between its own bounds."""
+        def part(count: int) -> int:
+            return max(1, math.ceil(round(count * weight, 6)))  # rounded first: 0.1 * 30 is 3.0000000000000004
+
+        return RealtimeSettings(self.instance, part(self.count_min), part(self.count_max),
+                                self.invocations_per_instance)
+
 
 @dataclass(frozen=True)
 class CiSettings:
@@ -154,6 +172,31 @@ class GateMargins:
 
 
 @dataclass(frozen=True)
+class ChallengerSettings:
+    """The model A/B-tested against the champion (the model `artifacts_dir` or `model_version` names): a registry
+    version or another artifacts folder, with its share of the requests."""
+
+    weight: float  # strictly between 0 and 1; the champion takes the rest
+    model_version: str  # its artifacts' hash, never the champion's
+    artifacts_dir: Path | None  # packaged like the champion's artifacts...
+    registry_version: RegistryVersion | None  # ...or a registry version, whose package SageMaker reads
+
+    @property
+    def champion_weight(self) -> float:
+        return round(1 - self.weight, 6)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """Where one role's model serves: the endpoint and production variant that CloudWatch's dimensions and
+    InvokeEndpoint's TargetVariant name."""
+
+    role: str  # CHAMPION or CHALLENGER
+    endpoint_name: str
+    name: str
+
+
+@dataclass(frozen=True)
 class DeploymentConfig:
     stage: str
     account: str | None
@@ -171,6 +214,7 @@ class DeploymentConfig:
     ci: CiSettings | None
     collector: CollectorSettings | None  # checked whatever `collector` says; None when it is false
     registry_version: RegistryVersion | None  # model_version: served instead of artifacts_dir
+    challenger: ChallengerSettings | None  # challenger_version: None without an A/B
     retrain: RetrainSettings | None  # None: no retraining pipeline (the registry is there anyway)
     gate: GateMargins
 
@@ -188,7 +232,57 @@ class DeploymentConfig:
 
     @property
     def log_group_name(self) -> str:
-        return f"/aws/sagemaker/Endpoints/{self.endpoint_name}"
+        return log_group_name_for(self.endpoint_name)
+
+    @property
+    def challenger_endpoint_name(self) -> str:
+        """Serverless mode's second endpoint, which serves the challenger."""
+        return challenger_endpoint_name_for(self.stage)
+
+    @property
+    def champion_variant(self) -> Variant:
+        """Real-time with a challenger, the endpoint's Champion variant; else its one variant."""
+        realtime_ab = self.realtime is not None and self.challenger is not None
+        return Variant(CHAMPION, self.endpoint_name, CHAMPION_VARIANT if realtime_ab else VARIANT_NAME)
+
+    @property
+    def challenger_variant(self) -> Variant | None:
+        """The Challenger variant of the one real-time endpoint, or the one variant of serverless mode's second
+        endpoint; None without a challenger."""
+        if self.challenger is None:
+            return None
+        if self.realtime is None:
+            return Variant(CHALLENGER, self.challenger_endpoint_name, VARIANT_NAME)
+        return Variant(CHALLENGER, self.endpoint_name, CHALLENGER_VARIANT)
+
+    @property
+    def challenger_serverless(self) -> ServerlessSettings:
+        """Serverless mode's challenger endpoint: the champion's memory and maximum concurrency, but neither warm
+        hours nor provisioned concurrency, which are the champion's only: the challenger's share of the requests
+        meets a cold start now and then, which its ColdStart alarm and the dashboard show."""
+        return ServerlessSettings(self.serverless.memory_mb, self.serverless.max_concurrency, None)
+
+    @property
+    def challenger_fleet(self) -> RealtimeSettings | None:
+        """Real-time with a challenger: its variant's instances (RealtimeSettings.share), which `cost` prices."""
+        if self.realtime is None or self.challenger is None:
+            return None
+        return self.realtime.share(self.challenger.weight)
+
+    @property
+    def endpoint_variants(self) -> list[tuple[Variant, float, RealtimeSettings | None]]:
+        """The production variants of the champion's endpoint, each with its weight and fleet (None: serverless):
+        one at weight 1, or on a real-time A/B the Champion's and the Challenger's (serverless mode's challenger
+        has an endpoint of its own)."""
+        challenger, fleet = self.challenger_variant, self.challenger_fleet
+        if self.challenger is None or challenger is None or fleet is None:
+            return [(self.champion_variant, 1.0, self.realtime)]
+        return [(self.champion_variant, self.challenger.champion_weight, self.realtime),
+                (challenger, self.challenger.weight, fleet)]
+
+    @property
+    def collector_timeout_seconds(self) -> int:
+        return COLLECTOR_TIMEOUT_SECONDS + (CHALLENGER_CALL_SECONDS if self.challenger else 0)
 
     @property
     def collector_function_name(self) -> str:
@@ -207,6 +301,16 @@ class DeploymentConfig:
 def endpoint_name_for(stage: str) -> str:
     """The endpoint's fixed name: a stage's deployed endpoint, or the local one (`LOCAL_STAGE`)."""
     return f"{PROJECT}-{stage}"
+
+
+def challenger_endpoint_name_for(stage: str) -> str:
+    """Serverless mode's second endpoint, for an A/B: SageMaker offers no second variant on a serverless one."""
+    return f"{endpoint_name_for(stage)}-challenger"
+
+
+def log_group_name_for(endpoint_name: str) -> str:
+    """Where SageMaker writes an endpoint's logs; the stack creates it first."""
+    return f"/aws/sagemaker/Endpoints/{endpoint_name}"
 
 
 LOCAL_ENDPOINT_NAME = endpoint_name_for(LOCAL_STAGE)
@@ -361,10 +465,9 @@ def _cron_expression(text: str) -> bool:
     return (day_of_month == "?") != (day_of_week == "?")
 
 
-def _registry_version(get: Callable[[str], Any], stage: str, region: str, account: str | None
+def _registry_version(get: Callable[[str], Any], stage: str, region: str, account: str | None, force: bool
                       ) -> RegistryVersion | None:
     """The registry version to serve instead of artifacts_dir, as build/model-version.json names it."""
-    force = _boolean("model_version_force", get("model_version_force"))
     value = get("model_version")
     if _optional(value):
         return None
@@ -373,6 +476,59 @@ def _registry_version(get: Callable[[str], Any], stage: str, region: str, accoun
                               account=account, force=force)
     except RegistryVersionError as problem:
         raise ConfigError(f"context key 'model_version': {problem}") from None
+
+
+def _challenger_weight(value: Any) -> float:
+    try:
+        weight = float(value)
+    except (TypeError, ValueError):
+        weight = math.nan
+    if isinstance(value, bool) or not 0 < weight < 1:  # nan fails both comparisons
+        raise _fail("challenger_weight", "a number strictly between 0 and 1 (the challenger's share)", value)
+    return weight
+
+
+def _folder(value: Any) -> Path:
+    """A folder named in cdk.json: relative to the repository's root, or absolute."""
+    path = Path(str(value).strip())
+    return path if path.is_absolute() else REPO_ROOT / path
+
+
+def _artifacts_hash(key: str, folder: Path) -> str:
+    try:
+        return artifacts_version(folder)
+    except ArtifactError as problem:
+        raise ConfigError(f"context key '{key}': {problem}") from None
+
+
+def _challenger(get: Callable[[str], Any], stage: str, region: str, account: str | None, force: bool,
+                champion: Callable[[], str]) -> ChallengerSettings | None:
+    """The A/B's challenger: a registry version number (or latest-approved), resolved like model_version into
+    build/challenger-version.json, else an artifacts folder; never the champion's model (`champion()`, its
+    model_version hash, is computed only when there is a challenger)."""
+    weight = _challenger_weight(get("challenger_weight"))
+    value = get("challenger_version")
+    if _optional(value):
+        return None
+    try:
+        request = parse_request(value)
+    except RegistryVersionError:  # not a version: a folder
+        folder = _folder(value)
+        if not folder.is_dir():
+            raise _fail("challenger_version", f"a registry version number, {LATEST_APPROVED}, or a folder of model "
+                                              "artifacts, or empty", value) from None
+        challenger = ChallengerSettings(weight, _artifacts_hash("challenger_version", folder), folder, None)
+    else:
+        try:
+            version = chosen_version(request, stage=stage, group=endpoint_name_for(stage), region=region,
+                                     account=account, force=force, challenger=True)
+        except RegistryVersionError as problem:
+            raise ConfigError(f"context key 'challenger_version': {problem}") from None
+        challenger = ChallengerSettings(weight, version.model_version, None, version)
+    if challenger.model_version == champion():
+        raise ConfigError(f"context key 'challenger_version': {value!r} is the champion's own model (model_version "
+                          f"{challenger.model_version}); an A/B needs another one")
+    return challenger
 
 
 def _pattern(key: str, value: Any, pattern: re.Pattern[str], expected: str) -> str:
@@ -408,10 +564,9 @@ def load_config(context: Mapping[str, Any], default_account: str | None = None) 
                                     warm=_warm_hours(get, provisioned_concurrency))
     realtime = _serving(get, region, serverless)
     email = get("alarm_email")
-    artifacts = Path(str(get("artifacts_dir")))
-    artifacts_dir = artifacts if artifacts.is_absolute() else REPO_ROOT / artifacts
+    artifacts_dir = _folder(get("artifacts_dir"))
     if not artifacts_dir.is_dir():
-        raise _fail("artifacts_dir", "a folder holding the model artifacts", str(artifacts))
+        raise _fail("artifacts_dir", "a folder holding the model artifacts", str(get("artifacts_dir")))
     repository, provider = get("github_repository"), get("github_oidc_provider_arn")
     ci = None if _optional(repository) else CiSettings(
         repository=_pattern("github_repository", repository, _REPOSITORY, "owner/name of a GitHub repository"),
@@ -423,6 +578,10 @@ def load_config(context: Mapping[str, Any], default_account: str | None = None) 
     collector = _collector(get)
     stage = _pattern("stage", get("stage"), _STAGE, "lower-case letters, digits and '-', starting with a letter "
                                                  "(at most 20 characters), e.g. dev or prod")
+    force = _boolean("model_version_force", get("model_version_force"))
+    registry_version = _registry_version(get, stage, region, account, force)
+    challenger = _challenger(get, stage, region, account, force, lambda: registry_version.model_version
+                             if registry_version else _artifacts_hash("artifacts_dir", artifacts_dir))
     return DeploymentConfig(
         stage=stage,
         account=account,
@@ -450,7 +609,8 @@ def load_config(context: Mapping[str, Any], default_account: str | None = None) 
         ),
         ci=ci,
         collector=collector,
-        registry_version=_registry_version(get, stage, region, account),
+        registry_version=registry_version,
+        challenger=challenger,
         retrain=_retrain(get, collector),
         gate=gate_margins({key: get(key) for key in GATE_KEYS}),
     )

@@ -1,9 +1,10 @@
-"""The Model Registry version a deploy serves, as `cdk synth` sees it: build/model-version.json.
+"""The Model Registry versions a deploy serves, as `cdk synth` sees them: build/model-version.json for the champion
+(`model_version`), build/challenger-version.json for an A/B challenger (`challenger_version`).
 
-Synth never calls AWS, so `python -m cdk_app resolve-model` asks the registry first and writes its answer here;
-synth reads only this file, and refuses one that answers another question (another stage, region, account or
-version), or that names a version which is not Approved unless forced. Nothing here imports boto3, which synth
-must never load.
+Synth never calls AWS, so `python -m cdk_app resolve-model [--challenger]` asks the registry first and writes its
+answer there; synth reads only these files, and refuses one that answers another question (another stage, region,
+account or version), or that names a version which is not Approved unless forced. Nothing here imports boto3, which
+synth must never load.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from cdk_app.paths import BUILD_DIR, REPO_ROOT
 LATEST_APPROVED = "latest-approved"
 APPROVED = "Approved"
 MODEL_VERSION_FILE = BUILD_DIR / "model-version.json"
+CHALLENGER_VERSION_FILE = BUILD_DIR / "challenger-version.json"
 _PACKAGE_ARN = re.compile(r"^arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):(\d{12}):model-package/([\w-]+)/(\d+)$")
 _IMAGE = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([a-z0-9._/-]+)(?::[\w.-]+|@sha256:"
                     r"[0-9a-f]{64})$")
@@ -99,14 +101,20 @@ def parse_request(value: Any) -> VersionRequest:
     return int(text)
 
 
-def write_version_file(version: RegistryVersion) -> Path:
-    write_json(MODEL_VERSION_FILE, asdict(version))
-    return MODEL_VERSION_FILE
+def version_file(challenger: bool = False) -> Path:
+    """The champion's file, or the challenger's; looked up at each call, so tests can point either elsewhere."""
+    return CHALLENGER_VERSION_FILE if challenger else MODEL_VERSION_FILE
+
+
+def write_version_file(version: RegistryVersion, challenger: bool = False) -> Path:
+    path = version_file(challenger)
+    write_json(path, asdict(version))
+    return path
 
 
 def read_version_file(path: Path | None = None) -> RegistryVersion:
-    """The file as resolve-model wrote it; the default path is read at each call, so tests can point it elsewhere."""
-    source = path or MODEL_VERSION_FILE
+    """The file as resolve-model wrote it (the champion's by default)."""
+    source = path or version_file()
     try:
         data = json.loads(source.read_text())
         return RegistryVersion(**{f.name: data[f.name] for f in fields(RegistryVersion)})
@@ -115,21 +123,23 @@ def read_version_file(path: Path | None = None) -> RegistryVersion:
 
 
 def chosen_version(request: VersionRequest, *, stage: str, group: str, region: str, account: str | None,
-                   force: bool) -> RegistryVersion:
-    """The version the file names, if it answers `request` for this stage, region and account, and may be served."""
-    resolve = (f"run `python -m cdk_app resolve-model --stage {stage} --version {request} --region {region}` "
-               "before synth")
-    if not MODEL_VERSION_FILE.is_file():
-        raise RegistryVersionError(f"{_shown(MODEL_VERSION_FILE)} is missing (synth never calls AWS); {resolve}")
+                   force: bool, challenger: bool = False) -> RegistryVersion:
+    """The version the champion's (or the challenger's) file names, if it answers `request` for this stage, region
+    and account, and may be served."""
+    path = version_file(challenger)
+    resolve = (f"run `python -m cdk_app resolve-model --stage {stage}{' --challenger' if challenger else ''} "
+               f"--version {request} --region {region}` before synth")
+    if not path.is_file():
+        raise RegistryVersionError(f"{_shown(path)} is missing (synth never calls AWS); {resolve}")
     try:
-        found = read_version_file()
+        found = read_version_file(path)
     except RegistryVersionError as problem:
         raise RegistryVersionError(f"{problem}; {resolve}") from None
     if (found.group, found.region, found.account if account else None) != (group, region, account):
-        raise RegistryVersionError(f"{_shown(MODEL_VERSION_FILE)} names {found.describe()}, not one of {group} in "
+        raise RegistryVersionError(f"{_shown(path)} names {found.describe()}, not one of {group} in "
                                    f"{region}{f' ({account})' if account else ''}; {resolve}")
     if request not in (found.version, found.requested):
-        raise RegistryVersionError(f"{_shown(MODEL_VERSION_FILE)} names version {found.version}, resolved for "
+        raise RegistryVersionError(f"{_shown(path)} names version {found.version}, resolved for "
                                    f"{found.requested}, not {request}; {resolve}")
     if found.status != APPROVED and not force:
         raise RegistryVersionError(f"version {found.version} of {group} is {found.status}, not {APPROVED}; deploy an "
@@ -137,8 +147,9 @@ def chosen_version(request: VersionRequest, *, stage: str, group: str, region: s
     return found
 
 
-def unapproved_warning(version: RegistryVersion) -> str:
-    return (f"model_version: deploying version {version.version} of {version.group}, which is {version.status}, "
+def unapproved_warning(version: RegistryVersion, key: str = "model_version") -> str:
+    """`key`: the context key that named the version, model_version or challenger_version."""
+    return (f"{key}: deploying version {version.version} of {version.group}, which is {version.status}, "
             f"not {APPROVED} (model_version_force=true)")
 
 

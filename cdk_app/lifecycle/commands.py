@@ -13,13 +13,15 @@ from typing import Any
 from cdk_app.deployment.config import project_context
 from cdk_app.deployment.registry_version import (
     APPROVED,
+    CHALLENGER_VERSION_FILE,
     LATEST_APPROVED,
+    MODEL_VERSION_FILE,
     RegistryVersionError,
     VersionRequest,
     parse_request,
 )
 from cdk_app.live_data.commands import add_history_argument
-from cdk_app.paths import BUILD_DIR
+from cdk_app.paths import BUILD_DIR, REPO_ROOT
 
 DEFAULT_CHANNEL = BUILD_DIR / "dataset"
 DEFAULT_JOB_OUTPUT = BUILD_DIR / "train-job"
@@ -105,10 +107,12 @@ def _hyperparameters(pairs: list[str]) -> dict[str, Any]:
 def resolve_model(args: argparse.Namespace) -> int:
     from cdk_app.lifecycle.model_choice import resolve_model as resolve
 
-    version = resolve(args.stage, args.version, args.region, args.endpoint_url)
+    version = resolve(args.stage, args.version, args.region, args.endpoint_url, args.challenger)
+    key, written = (("challenger_version", CHALLENGER_VERSION_FILE) if args.challenger
+                    else ("model_version", MODEL_VERSION_FILE))
     print(f"{version.group} version {version.version}: {version.status}, model_version {version.model_version}, "
-          f"{version.model_data_url}; written to build/model-version.json: deploy it with "
-          f"-c model_version={args.version}")
+          f"{version.model_data_url}; written to {written.relative_to(REPO_ROOT)}: deploy it "
+          f"with -c {key}={args.version}")
     if version.status != APPROVED:
         print(f"version {version.version} is {version.status}: synth refuses it unless -c model_version_force=true",
               file=sys.stderr)
@@ -160,11 +164,14 @@ def add_lifecycle(sub: argparse._SubParsersAction) -> None:
         description="Ask the Model Registry (the group velib-forecast-<stage>) for a version, a number or "
                     f"{LATEST_APPROVED} (its highest {APPROVED} version), and write its ARN, status, archive, image "
                     "and model_version to build/model-version.json, which `cdk deploy -c model_version=...` reads: "
-                    "synth never calls AWS. A version that is not Approved is written too; synth refuses it unless "
-                    "-c model_version_force=true.")
+                    "synth never calls AWS. With --challenger, the A/B's challenger instead, to "
+                    "build/challenger-version.json, which `-c challenger_version=...` reads. A version that is not "
+                    "Approved is written too; synth refuses it unless -c model_version_force=true.")
     _stage_and_region(p, context, "the stage to deploy")
     p.add_argument("--version", type=_version_request, default=LATEST_APPROVED,
                    help=f"a version number, or {LATEST_APPROVED} (default: %(default)s)")
+    p.add_argument("--challenger", action="store_true",
+                   help="resolve the A/B's challenger (challenger_version), not the champion (model_version)")
     p.add_argument("--endpoint-url", help="the SageMaker API to ask, e.g. a local emulator (default: AWS)")
     p.set_defaults(handler=resolve_model)
 

@@ -1,7 +1,8 @@
 """Which registry version to deploy, asked of the Model Registry before synth (`python -m cdk_app resolve-model`).
 
 `cdk synth` never calls AWS, so this step (CI runs it before `cdk deploy -c model_version=...`) turns a version
-number or `latest-approved` into build/model-version.json, which the stack reads.
+number or `latest-approved` into build/model-version.json, which the stack reads; with `--challenger`, into
+build/challenger-version.json, which `-c challenger_version=...` reads.
 """
 
 from __future__ import annotations
@@ -56,13 +57,14 @@ def _require_group(registry: Registry) -> None:
                             "stage's stack (it declares the group), then register a version") from None
 
 
-def resolve_model(stage: str, request: VersionRequest, region: str, endpoint_url: str | None = None
-                  ) -> RegistryVersion:
-    """Resolve `request` in the stage's group and write it where synth reads it; any AWS failure in one line."""
+def resolve_model(stage: str, request: VersionRequest, region: str, endpoint_url: str | None = None,
+                  challenger: bool = False) -> RegistryVersion:
+    """Resolve `request` in the stage's group and write it where synth reads it (the champion's file, or the
+    challenger's); any AWS failure in one line."""
     registry = Registry(endpoint_name_for(stage), region, endpoint_url)
     try:
         version = resolve_version(registry, request)
     except (ClientError, BotoCoreError) as error:
         raise RegistryError(f"the registry in {region} did not answer: {error}") from None
-    write_version_file(version)
+    write_version_file(version, challenger)
     return version

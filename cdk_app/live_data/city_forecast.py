@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from forecast_contract import CAPACITY_RANGE, HISTORY_HOURS, LATITUDE_RANGE, LONGITUDE_RANGE, MAX_MISSING_HOURS
 
 from cdk_app.client.forecast_client import ForecastClient
-from cdk_app.live_data.history import CityForecast, Counts
+from cdk_app.live_data.history import CHAMPION, CityForecast, Counts
 from cdk_app.live_data.snapshot import Station
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -48,8 +48,8 @@ def city_requests(hour: int, counts: Counts, stations: dict[str, Station]) -> li
             if code in stations and hours_needed(history) == 0 and _in_contract(stations[code])]
 
 
-def forecast_city(client: ForecastClient, hour: int, counts: Counts,
-                  stations: dict[str, Station]) -> CityForecast | None:
+def forecast_city(client: ForecastClient, hour: int, counts: Counts, stations: dict[str, Station],
+                  role: str = CHAMPION) -> CityForecast | None:
     """None when no station has enough history yet. The answers carry the model version that served them."""
     requests = city_requests(hour, counts, stations)
     if not requests:
@@ -58,4 +58,5 @@ def forecast_city(client: ForecastClient, hour: int, counts: Counts,
     return CityForecast(hour=hour, model_version=answers[0].model_version,
                         forecasts={a.station_code: dict(a.predictions) for a in answers},
                         last_counts={r["station_code"]: next(c for c in reversed(r["historical_bikes"])
-                                                             if c is not None) for r in requests})
+                                                             if c is not None) for r in requests},
+                        role=role)

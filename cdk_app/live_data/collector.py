@@ -4,6 +4,10 @@ Time is the feed's: an hour H is complete once the feed's time passes H, whateve
 so a history can be replayed and a test can run 30 feed-hours in seconds. A poll is idempotent: the same feed
 state polled twice is stored once, and a poll cut short is done again by the next one (`latest.json` is
 written last and records which hours' forecasts and scores have run).
+
+With a challenger (an A/B between model versions), each completed hour is forecast by both models, one
+invocation each, so that their scores can be paired on the same station-hours. Each role is done on its own: a
+failed challenger never costs the champion's forecast, and a poll cut short does again only the role it missed.
 """
 
 from __future__ import annotations
@@ -16,7 +20,16 @@ from forecast_contract import HORIZON_HOURS, HORIZON_KEYS
 from cdk_app.client.forecast_client import EndpointError, ForecastClient
 from cdk_app.live_data.city_forecast import forecast_city
 from cdk_app.live_data.gbfs import GbfsReader
-from cdk_app.live_data.history import HOUR, History, Latest, hour_end, hour_key, score_forecast
+from cdk_app.live_data.history import (
+    CHALLENGER,
+    CHAMPION,
+    HOUR,
+    History,
+    Latest,
+    hour_end,
+    hour_key,
+    score_forecast,
+)
 from cdk_app.live_data.snapshot import Snapshot
 
 CATCH_UP_HOURS = 24  # after an outage, at most this many completed hours get their tasks run
@@ -44,8 +57,14 @@ class PollReport:
 
 
 class Collector:
-    def __init__(self, reader: GbfsReader, history: History, client: ForecastClient | None = None) -> None:
-        self.reader, self.history, self.client = reader, history, client
+    """`client` forecasts as the champion; `challenger`, when given, as the challenger."""
+
+    def __init__(self, reader: GbfsReader, history: History, client: ForecastClient | None = None,
+                 challenger: ForecastClient | None = None) -> None:
+        if challenger is not None and client is None:
+            raise ValueError("a challenger endpoint needs a champion endpoint to be compared with")
+        self.reader, self.history = reader, history
+        self.clients = {role: c for role, c in ((CHAMPION, client), (CHALLENGER, challenger)) if c is not None}
 
     def poll(self) -> PollReport:
         snapshot = self.reader.poll()
@@ -64,27 +83,36 @@ class Collector:
         first = max(done + HOUR, complete_through - (CATCH_UP_HOURS - 1) * HOUR)
         for hour in range(first, complete_through + HOUR, HOUR):
             self._score(hour, report)
-            if self.client is not None and hour >= complete_through - FORECAST_LATE_HOURS * HOUR:
+            if self.clients and hour >= complete_through - FORECAST_LATE_HOURS * HOUR:
                 self._forecast(hour, snapshot, report)
         report.hours_complete = _hours_complete(latest, complete_through)
         self.history.put_latest(snapshot, max(done, complete_through), report.hours_complete)
         return report
 
     def _forecast(self, hour: int, snapshot: Snapshot, report: PollReport) -> None:
-        if self.history.forecast_versions(hour):
-            return
-        assert self.client is not None
-        try:
-            forecast = forecast_city(self.client, hour, self.history.counts(hour), snapshot.stations)
-        except EndpointError as error:  # the readings are stored; the forecast is reported, not retried
-            report.errors.append(f"forecast {hour_key(hour)} failed ({type(error).__name__}): {error}")
-            return
-        if forecast is None:
-            report.notes.append(f"forecast {hour_key(hour)}: no station has 18 of its last 24 hours yet")
-            return
-        self.history.put_forecast(forecast)
-        report.notes.append(f"forecast {hour_key(hour)}: {len(forecast.forecasts)} stations by model "
-                            f"{forecast.model_version}")
+        made = self.history.forecast_roles(hour)
+        counts = None
+        for role, client in self.clients.items():
+            if role in made:
+                continue
+            what = f"{'' if role == CHAMPION else role + ' '}forecast {hour_key(hour)}"
+            counts = self.history.counts(hour) if counts is None else counts
+            try:
+                forecast = forecast_city(client, hour, counts, snapshot.stations, role)
+            except EndpointError as error:  # the readings are stored; the forecast is reported, not retried
+                report.errors.append(f"{what} failed ({type(error).__name__}): {error}")
+                continue
+            if forecast is None:
+                report.notes.append(f"forecast {hour_key(hour)}: no station has 18 of its last 24 hours yet")
+                return
+            other = next((r for r, v in made.items() if v == forecast.model_version), None)
+            if other is not None:  # stored under its version, it would replace the other role's forecast
+                report.errors.append(f"{what}: model {forecast.model_version} already forecast this hour as the "
+                                     f"{other}, so it is not stored (a challenger must be another model)")
+                continue
+            self.history.put_forecast(forecast)
+            made[role] = forecast.model_version
+            report.notes.append(f"{what}: {len(forecast.forecasts)} stations by model {forecast.model_version}")
 
     def _score(self, completed: int, report: PollReport) -> None:
         """A forecast is scored once its last horizon has been observed, by each model that made one."""

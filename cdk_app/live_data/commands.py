@@ -1,4 +1,5 @@
-"""`python -m cdk_app collect`: poll the feed into a history, forecast each completed hour, score forecasts."""
+"""`python -m cdk_app collect`: poll the feed into a history, forecast each completed hour (by the champion, and
+the challenger when there is one), score forecasts; `python -m cdk_app accuracy`: what the scores say."""
 
 from __future__ import annotations
 
@@ -25,8 +26,14 @@ def collect(args: argparse.Namespace) -> int:
 
     if args.interval <= 0:
         raise ValueError(f"--interval: must be more than 0 seconds, got {args.interval}")
+    champion = _client(args.endpoint_name, args.endpoint_url, args.endpoint_variant, args.region, "")
+    challenger = _client(args.challenger_endpoint_name, args.challenger_endpoint_url, args.challenger_variant,
+                         args.region, "challenger-")
+    if challenger is not None and champion is None:
+        raise ValueError("--challenger-endpoint-name/--challenger-endpoint-url: the challenger is compared with "
+                         "the champion, so --endpoint-name or --endpoint-url is needed too")
     blobs = open_blobs(args.history, args.region)
-    collector = Collector(GbfsReader(args.feed), History(blobs), _client(args))
+    collector = Collector(GbfsReader(args.feed), History(blobs), champion, challenger)
     # On disk the history is held for the collector's whole life, so a second collector is refused at once.
     with until_stopped(), blobs.exclusive() if isinstance(blobs, LocalBlobs) else nullcontext():
         print(f"collecting {args.feed} into {blobs.location}"
@@ -47,14 +54,34 @@ def collect(args: argparse.Namespace) -> int:
     return 0
 
 
-def _client(args: argparse.Namespace) -> ForecastClient | None:
-    if not (args.endpoint_name or args.endpoint_url):
+def _client(name: str | None, url: str | None, variant: str | None, region: str | None,
+            role: str) -> ForecastClient | None:
+    """`role` prefixes the flags: "" for the champion's, "challenger-" for the challenger's."""
+    if not (name or url):
+        if variant:
+            raise ValueError(f"--{role or 'endpoint-'}variant {variant}: names a variant of no endpoint; add "
+                             f"--{role}endpoint-name")
         return None
     from cdk_app.client.forecast_client import ForecastClient
     from cdk_app.deployment.config import LOCAL_ENDPOINT_NAME
 
-    return ForecastClient(args.endpoint_name or LOCAL_ENDPOINT_NAME, region=args.region,
-                          endpoint_url=args.endpoint_url, cache_ttl_seconds=None)
+    return ForecastClient(name or LOCAL_ENDPOINT_NAME, region=region, endpoint_url=url, cache_ttl_seconds=None,
+                          target_variant=variant)
+
+
+def accuracy(args: argparse.Namespace) -> int:
+    from cdk_app.live_data.blobs import open_blobs
+    from cdk_app.live_data.comparison import Scoreboard
+    from cdk_app.live_data.history import History
+    from cdk_app.web_page.frames import accuracy_text
+
+    history = History(open_blobs(args.history, args.region))
+    if history.latest() is None:
+        raise ValueError(f"{history.location}: no collected history there (`collect --history` writes one)")
+    scoreboard = Scoreboard()
+    scoreboard.catch_up(history)
+    print(accuracy_text(scoreboard.report()))
+    return 0
 
 
 def add_history_argument(p: argparse.ArgumentParser, what: str) -> None:
@@ -74,7 +101,8 @@ def add_collect(sub: argparse._SubParsersAction) -> None:
                     "the feed's time counts as missing). Time is the feed's own. With an endpoint, each completed "
                     "hour sends every station with 18 of its last 24 hours in one invocation and stores the "
                     "forecasts; each forecast is scored once its hours are observed (GET /accuracy). One line per "
-                    "poll. A second collector on the same local history is refused.")
+                    "poll. A second collector on the same local history is refused. With a challenger endpoint too, "
+                    "each completed hour is forecast by both, and `accuracy` compares them on the same station-hours.")
     p.add_argument("--feed", default=DEFAULT_FEED_URL, help="GBFS autodiscovery URL (gbfs.json); default: Velib' "
                                                             "Metropole, %(default)s")
     add_history_argument(p, "where to keep it")
@@ -84,6 +112,25 @@ def add_collect(sub: argparse._SubParsersAction) -> None:
     endpoint = p.add_mutually_exclusive_group()
     endpoint.add_argument("--endpoint-name", help="forecast each completed hour with this SageMaker endpoint")
     endpoint.add_argument("--endpoint-url", help="... or with the local endpoint at this URL (`serve` prints it)")
-    p.add_argument("--region", help="AWS region of --endpoint-name and of an s3:// history "
+    p.add_argument("--endpoint-variant", help="a real-time endpoint's production variant to send the forecast to "
+                                              "(Champion when it also serves a challenger)")
+    challenger = p.add_mutually_exclusive_group()
+    challenger.add_argument("--challenger-endpoint-name",
+                            help="an A/B: forecast each completed hour with this endpoint too, as the challenger "
+                                 "(one more invocation an hour), and compare the two in `accuracy`")
+    challenger.add_argument("--challenger-endpoint-url", help="... or with the local endpoint at this URL")
+    p.add_argument("--challenger-variant", help="the challenger's production variant (a real-time endpoint: "
+                                                "Challenger, with the champion's endpoint name)")
+    p.add_argument("--region", help="AWS region of the endpoints and of an s3:// history "
                                     "(default: your AWS configuration)")
     p.set_defaults(handler=collect)
+
+
+def add_accuracy(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("accuracy", help="a collected history's live accuracy, and the A/B verdict with a challenger",
+                       description="Print what GET /accuracy answers: each model version's MAE beside persistence's; "
+                                   "with a challenger, per horizon both MAEs on the same station-hours, the "
+                                   "difference, its 95 % interval (a bootstrap over hours) and the verdict.")
+    add_history_argument(p, "the collected history")
+    p.add_argument("--region", help="AWS region of an s3:// history (default: your AWS configuration)")
+    p.set_defaults(handler=accuracy)

@@ -7,6 +7,11 @@ Layout under the history's root (a folder or `s3://bucket/prefix`, the same keys
     forecasts/2026-11-30T1400Z/<version>.json   the city forecast made from the 24 hours ending then
     scores/2026-11-30T1400Z/<version>.json      that forecast scored, once its three hours were observed
 
+With a challenger (an A/B between model versions) an hour has two forecasts and two scores, one per model
+version, each naming its role, "champion" or "challenger"; files written before A/B have no role and are the
+champion's. A score keeps each station's absolute error per horizon, so that two versions can be compared on
+the same station-hours; a score written before A/B has only the sums, and cannot be paired.
+
 Times are the feed's, in epoch seconds; an hour is named by its end, in UTC. A reading is stale, and
 counts as missing, when its `last_reported` is more than an hour older than the feed's time. An hour
 with no fresh reading of a station has no entry for it: a missing hour is never invented.
@@ -28,6 +33,7 @@ from cdk_app.live_data.snapshot import Reading, Snapshot, Station
 HOUR = 3600
 STALE_AFTER_SECONDS = 3600
 LATEST_KEY = "latest.json"
+CHAMPION, CHALLENGER = "champion", "challenger"
 _KEY_FORMAT = "%Y-%m-%dT%H%MZ"
 
 Counts = dict[str, list[float | None]]  # station code -> hourly counts, oldest first (whole bikes, sent as ints)
@@ -70,23 +76,28 @@ class Latest:
 @dataclass(frozen=True)
 class CityForecast:
     """One model's forecast of every forecastable station from the 24 hours ending at `hour`.
-    `last_counts` is each station's last count (persistence's forecast at every horizon)."""
+    `last_counts` is each station's last count (persistence's forecast at every horizon); `role` is the
+    model's role when it forecast, champion or challenger."""
 
     hour: int
     model_version: str
     forecasts: dict[str, dict[str, float]]
     last_counts: dict[str, float]
+    role: str = CHAMPION
 
 
 @dataclass(frozen=True)
 class Score:
-    """A city forecast against what happened: per horizon, cases scored and summed absolute errors."""
+    """A city forecast against what happened: per horizon, cases scored and summed absolute errors, and
+    `case_errors`, each station's absolute error per horizon (None in a score written before A/B)."""
 
     hour: int
     model_version: str
     n: dict[str, int]
     abs_error: dict[str, float]
     persistence_abs_error: dict[str, float]
+    role: str = CHAMPION
+    case_errors: dict[str, dict[str, float]] | None = None
 
 
 class History:
@@ -160,6 +171,11 @@ class History:
         """The models that forecast `hour`, from a listing alone: no forecast is read."""
         return _versions(self.blobs.keys(f"forecasts/{hour_key(hour)}/"))
 
+    def forecast_roles(self, hour: int) -> dict[str, str]:
+        """Role -> the model version that forecast `hour` in it. The forecasts are read only when the listing
+        shows some, which happens when a poll cut short is done again; an hour's first look reads nothing."""
+        return {f.role: f.model_version for f in self.forecasts(hour)} if self.forecast_versions(hour) else {}
+
     def forecast_hours(self) -> list[int]:
         return sorted({hour_of_key(k.split("/")[1]) for k in self.blobs.keys("forecasts/")})
 
@@ -194,14 +210,15 @@ def score_forecast(forecast: CityForecast, observed: Mapping[str, Mapping[str, R
     n: dict[str, int] = {}
     errors: dict[str, float] = {}
     persistence: dict[str, float] = {}
+    cases: dict[str, dict[str, float]] = {}
     for horizon in HORIZON_KEYS:
         actual = observed[horizon]
-        cases = [(p[horizon], forecast.last_counts[c], actual[c].bikes) for c, p in forecast.forecasts.items()
-                 if c in actual]
-        n[horizon] = len(cases)
-        errors[horizon] = round(sum(abs(p - a) for p, _, a in cases), 6)
-        persistence[horizon] = round(sum(abs(last - a) for _, last, a in cases), 6)
-    return Score(forecast.hour, forecast.model_version, n, errors, persistence)
+        cases[horizon] = {c: round(abs(p[horizon] - actual[c].bikes), 6) for c, p in forecast.forecasts.items()
+                          if c in actual}
+        n[horizon] = len(cases[horizon])
+        errors[horizon] = round(sum(cases[horizon].values()), 6)
+        persistence[horizon] = round(sum(abs(forecast.last_counts[c] - actual[c].bikes) for c in cases[horizon]), 6)
+    return Score(forecast.hour, forecast.model_version, n, errors, persistence, forecast.role, cases)
 
 
 def accuracy(scores: Iterable[Score]) -> dict[str, Any]:

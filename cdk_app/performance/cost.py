@@ -29,13 +29,16 @@ from cdk_app.deployment.config import (
     NONCURRENT_VERSION_DAYS,
     CollectorSettings,
     DeploymentConfig,
+    RealtimeSettings,
     load_project_config,
     project_context,
 )
 from cdk_app.deployment.instance_types import INSTANCE_TYPES, InstanceType
 from cdk_app.deployment.retraining import INSTANCE_TYPE as RETRAIN_INSTANCE_TYPE
 from cdk_app.deployment.warm_hours import EXAMPLE, PING_EVERY_MINUTES, WarmHours
+from cdk_app.performance.ab_cost import PairedComparison, Standing, ab_lines
 from cdk_app.performance.bench_rows import STACK_BATCH, STACK_SEQUENTIAL
+from cdk_app.performance.money import price, usd
 from cdk_app.performance.retrain_cost import MEASURED_RUN_SECONDS, RUNS_PER_MONTH, RetrainRun, retrain_lines
 from stacks.alarm_specs import collector_alarm_specs, endpoint_alarm_specs, retrain_alarm_specs
 
@@ -60,9 +63,10 @@ COLLECTOR_POLL_MS = 1500  # an estimate (no AWS here): two feed downloads, parsi
 POLL_PUTS, POLL_GETS = 3, 2  # LISTs bill as PUTs; DELETEs (the lease let go) are free
 HOURLY_PUTS, HOURLY_GETS = 6, 30
 # Measured with history.py on 1,500 stations: latest.json 366 KB and an hour's file 210 KB, both rewritten by
-# every poll (so kept 7 days as noncurrent versions); a forecast, about 120 KB an hour, estimated.
+# every poll (so kept 7 days as noncurrent versions); a forecast, about 120 KB an hour, estimated; its score, with
+# every station's error for an A/B's pairing, 76 KB.
 POLL_OVERWRITE_KB = 576
-HISTORY_KB_PER_HOUR = 330
+HISTORY_KB_PER_HOUR = 406
 LAMBDA_FREE_REQUESTS, LAMBDA_FREE_GB_SECONDS = 1_000_000, 400_000
 
 
@@ -140,6 +144,14 @@ class Modes:
     provisioned: DeploymentConfig
     realtime: DeploymentConfig
     collector: CollectorSettings
+    challenger_weight: float  # cdk.json's, for the A/B priced on its own
+    ab_deployed: bool  # cdk.json names a challenger: the A/B is in every column
+
+    @property
+    def challenger_fleet(self) -> RealtimeSettings:
+        """The real-time challenger variant's instances, as the stack sizes them."""
+        assert self.realtime.realtime is not None
+        return self.realtime.realtime.share(self.challenger_weight)
 
     @property
     def warm(self) -> WarmHours:
@@ -156,10 +168,14 @@ class Modes:
 PRICED_REGION = "us-east-1"  # where the default prices are from, so every mode is priced in the same place
 
 
-def project_modes(warm_hours: str | None = None, **overrides: Any) -> Modes:
+def project_modes(warm_hours: str | None = None, *, ab: bool = False, **overrides: Any) -> Modes:
     """cdk.json's settings (with `overrides`) in each mode. Warm hours default to cdk.json's, else EXAMPLE;
-    provisioned concurrency to cdk.json's, at least 2 (1 is the floor outside warm hours)."""
+    provisioned concurrency to cdk.json's, at least 2 (1 is the floor outside warm hours). `ab` puts an A/B in
+    every mode, as a challenger_version in cdk.json does."""
     context = {**project_context(), **overrides, "region": PRICED_REGION}
+    # Priced without the challenger, whose A/B is priced on its own (and added to every column when it is set).
+    ab_deployed = ab or str(context["challenger_version"]).strip() != ""
+    context["challenger_version"] = ""
     warm = warm_hours or str(context["warm_hours"]).strip() or EXAMPLE
 
     def mode(**settings: Any) -> DeploymentConfig:
@@ -175,7 +191,8 @@ def project_modes(warm_hours: str | None = None, **overrides: Any) -> Modes:
                  ping=mode(endpoint_type="serverless", warm_hours=warm, warm_strategy="ping"),
                  provisioned=mode(endpoint_type="serverless", warm_hours=warm, warm_strategy="provisioned",
                                   provisioned_concurrency=held),
-                 realtime=mode(endpoint_type="realtime", **_fixed_if_burstable(context)), collector=collector)
+                 realtime=mode(endpoint_type="realtime", **_fixed_if_burstable(context)), collector=collector,
+                 challenger_weight=float(context["challenger_weight"]), ab_deployed=ab_deployed)
 
 
 def _fixed_if_burstable(context: dict[str, Any]) -> dict[str, Any]:
@@ -272,6 +289,30 @@ def break_even(work: Workload, modes: Modes, prices: Prices) -> float:
     return fixed / (work.gb_seconds(modes.serverless.serverless.memory_mb) * prices.per_gb_second)
 
 
+def ab_costs(modes: Modes, work: CollectorWork, prices: Prices) -> dict[str, tuple[Standing, PairedComparison]]:
+    """The A/B in serverless mode (the challenger's endpoint is on demand, whatever warm hours the champion's has)
+    and in real-time mode (a variant of the same endpoint, with instances of its own)."""
+    alarms = len(endpoint_alarm_specs(modes.serverless)), len(endpoint_alarm_specs(modes.realtime))
+    fleet = modes.challenger_fleet
+
+    def comparison(per_gb_second: float, cold_start_s: float) -> PairedComparison:
+        return PairedComparison(
+            endpoint_gb_seconds=work.batch.gb_seconds(modes.serverless.serverless.memory_mb),
+            endpoint_per_gb_second=per_gb_second, data_cost=work.batch.data_cost(prices),
+            lambda_wait_s=cold_start_s + work.batch.duration_ms / 1000, lambda_memory_mb=work.memory_mb,
+            lambda_per_gb_second=prices.lambda_per_gb_second, s3_per_put=prices.s3_per_put,
+            s3_per_get=prices.s3_per_get, s3_per_gb_month=prices.s3_per_gb_month,
+            retention_days=work.settings.history_retention_days)
+
+    return {
+        "serverless (second endpoint)": (Standing(alarms[0], ALARM_PER_MONTH),
+                                         comparison(prices.per_gb_second, work.cold_start_s)),
+        f"realtime ({fleet.count_min} x {fleet.instance.name})": (
+            Standing(alarms[1], ALARM_PER_MONTH, fleet.count_min, prices.instance_price(fleet.instance)),
+            comparison(0.0, 0.0)),
+    }
+
+
 DEFAULT_RETRAIN_RUN = RetrainRun(RETRAIN_INSTANCE_TYPE, MEASURED_RUN_SECONDS)
 
 
@@ -284,6 +325,10 @@ def cost_table(bench_path: Path, modes: Modes, prices: Prices, requests: tuple[i
                               bench["cold_start_to_first_200_s"])
     included = collector if modes.serverless.collector is not None else None
     retraining = RUNS_PER_MONTH * retrain.cost() if modes.serverless.retrain is not None else 0.0
+    ab = ab_costs(modes, collector, prices)
+    # The paired comparison runs in the collector, so a deployed A/B adds it only where the collector is.
+    serverless_ab, realtime_ab = ((s.monthly() + (sum(c.monthly().values()) if included else 0.0)
+                                   if modes.ab_deployed else 0.0) for s, c in ab.values())
     assert modes.realtime.realtime is not None
     fleet = modes.realtime.realtime
     instance_price = prices.instance_price(fleet.instance)
@@ -292,22 +337,24 @@ def cost_table(bench_path: Path, modes: Modes, prices: Prices, requests: tuple[i
     realtime_width = max(12, len(realtime_label))
     lines = [
         f"one station per request, {work.duration_ms:.2f} ms billed each: {source}",
-        f"prices: serverless {memory} MB at ${_price(prices.per_gb_second)}/GB-s; provisioned "
-        f"${_price(prices.provisioned_per_gb_second)}/GB-s held + ${_price(prices.provisioned_inference_per_gb_second)}"
-        f"/GB-s used; {fleet.instance.name} ${_price(instance_price)}/h; data ${_price(prices.per_gb_data)}/GB",
+        f"prices: serverless {memory} MB at ${price(prices.per_gb_second)}/GB-s; provisioned "
+        f"${price(prices.provisioned_per_gb_second)}/GB-s held + ${price(prices.provisioned_inference_per_gb_second)}"
+        f"/GB-s used; {fleet.instance.name} ${price(instance_price)}/h; data ${price(prices.per_gb_data)}/GB",
         f"warm hours: {modes.warm}, {modes.warm.weekly_minutes / 60:g} h a week; pings every "
         f"{PING_EVERY_MINUTES} min in them; provisioned concurrency {modes.held} in them and 1 (the floor) outside",
         *([f"collector: every {collector.settings.interval_minutes} min, in every column (table below)"]
           if included else []),
         *(["weekly retraining: in every column (below the collector's table)"] if retraining else []),
+        *(["A/B: in every column (the last table)"] if modes.ab_deployed else []),
         "",
         f"{'requests / month':>18} {'serverless':>12} {'warm: ping':>12} {'warm: provisioned':>18} "
         f"{realtime_label:>{realtime_width}}",
     ]
     for count in requests:
-        bill = {mode: value + retraining for mode, value in monthly(count, work, modes, prices, included).items()}
-        lines.append(f"{count:>18,} {_usd(bill['serverless']):>12} {_usd(bill['ping']):>12} "
-                     f"{_usd(bill['provisioned']):>18} {_usd(bill['realtime']):>{realtime_width}}")
+        bill = {mode: value + retraining + (realtime_ab if mode == "realtime" else serverless_ab)
+                for mode, value in monthly(count, work, modes, prices, included).items()}
+        lines.append(f"{count:>18,} {usd(bill['serverless']):>12} {usd(bill['ping']):>12} "
+                     f"{usd(bill['provisioned']):>18} {usd(bill['realtime']):>{realtime_width}}")
     even = break_even(work, modes, prices)
     lines += [
         "",
@@ -317,7 +364,7 @@ def cost_table(bench_path: Path, modes: Modes, prices: Prices, requests: tuple[i
         f"{ALARM_PER_MONTH:.2f} per alarm ({alarm_count(modes.serverless)}, {alarm_count(modes.ping)}, "
         f"{alarm_count(modes.provisioned)} and {alarm_count(modes.realtime)} alarms). Real-time is at its minimum "
         f"of {fleet.count_min} instances" + (f"; scaled out to {fleet.count_max} it costs up to "
-                                              f"{_usd(fleet.count_max * instance_price * HOURS_PER_MONTH)} for the "
+                                              f"{usd(fleet.count_max * instance_price * HOURS_PER_MONTH)} for the "
                                               "instances" if fleet.autoscaled else "") + ".",
         "Not included: S3 storage of the archive and log ingestion (cents), and the serverless free tier "
         "(150,000 s/month for 2 months).",
@@ -325,6 +372,8 @@ def cost_table(bench_path: Path, modes: Modes, prices: Prices, requests: tuple[i
         *collector_table(collector, memory, prices),
         "",
         *retrain_lines(retrain, ALARM_PER_MONTH, deployed=bool(retraining)),
+        "",
+        *ab_lines(modes.challenger_weight, ab, modes.ab_deployed),
     ]
     return "\n".join(lines)
 
@@ -343,14 +392,6 @@ def collector_table(work: CollectorWork, endpoint_memory_mb: int, prices: Prices
         at = replace(work, settings=replace(work.settings, interval_minutes=minutes))
         bill = [*collector_usage(at, endpoint_memory_mb, prices.per_gb_second, prices).values(), ALARM_PER_MONTH]
         lines.append(f"{f'{minutes} min':>8} {at.polls:>14,.0f} " + " ".join(
-            f"{_usd(v):>12}" for v in [*bill, sum(bill)]))
+            f"{usd(v):>12}" for v in [*bill, sum(bill)]))
     return [*lines, f"Lambda's monthly free tier ({LAMBDA_FREE_REQUESTS:,} requests, {LAMBDA_FREE_GB_SECONDS:,} GB-s) "
                     "would cover the Lambda column; the endpoint column is on-demand serverless."]
-
-
-def _usd(value: float) -> str:
-    return f"${value:,.2f}" if value >= 10 else f"${value:.4f}"
-
-
-def _price(value: float) -> str:
-    return format(value, ".7f").rstrip("0").rstrip(".")

@@ -1,7 +1,8 @@
 """What each rehearsal step must have left in the emulated account, checked with boto3.
 
 Every expected value comes from the DeploymentConfig the step deployed (loaded from cdk.json with the
-step's overrides), never from a literal, so a changed default in cdk.json is checked as it is.
+step's overrides), never from a literal, so a changed default in cdk.json is checked as it is. With an A/B these
+check both models' variants, alarms and log groups; ab_checks.py checks what is the A/B's own.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from cdk_app.deployment.config import VARIANT_NAME, DeploymentConfig
+from cdk_app.deployment.config import DeploymentConfig, ServerlessSettings, log_group_name_for
 from cdk_app.deployment.dlc_image import dlc_image
 from cdk_app.rehearsal.emulator import ACCOUNT, Emulator
-from stacks.alarm_specs import NAMESPACE, ROLLBACK_ALARMS, AlarmSpec, endpoint_alarm_specs
+from stacks.alarm_specs import NAMESPACE, ROLLBACK_ALARMS, AlarmSpec, variant_alarm_specs
 from stacks.cost_budget import THRESHOLDS
 from stacks.endpoint_scaling import INSTANCE_COUNT, PROVISIONED_CONCURRENCY, PROVISIONED_FLOOR
 from stacks.warm_pings import ping_group_name
@@ -52,22 +53,37 @@ def endpoint_label(config: DeploymentConfig) -> str:
 
 
 def check_endpoint(emulator: Emulator, config: DeploymentConfig) -> tuple[dict[str, Any], dict[str, Any]]:
-    """InService, on an endpoint config of the type and with the settings `config` asks for."""
-    sagemaker = emulator.client("sagemaker")
-    endpoint = sagemaker.describe_endpoint(EndpointName=config.endpoint_name)
-    check(endpoint["EndpointStatus"] == "InService", f"endpoint is {endpoint['EndpointStatus']}")
-    described = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
-    (variant,) = described["ProductionVariants"]
-    if config.realtime:
-        found = (variant.get("InstanceType"), variant.get("InitialInstanceCount"), "ServerlessConfig" in variant)
-        wanted = (config.realtime.instance.name, config.realtime.count_min, False)
-        check(found == wanted, f"instance type, count and serverless config are {found}, not {wanted}")
-        return endpoint, described
-    expected = {"MemorySizeInMB": config.serverless.memory_mb, "MaxConcurrency": config.serverless.max_concurrency}
-    if config.serverless.provisioned_concurrency is not None:
-        expected["ProvisionedConcurrency"] = config.serverless.provisioned_concurrency
-    check(variant.get("ServerlessConfig") == expected, f"serverless config is {variant.get('ServerlessConfig')}")
+    """InService, on an endpoint config of the type and with the settings `config` asks for: real-time, each
+    variant's name, weight, instance type and count (a real-time A/B has two)."""
+    if config.realtime is None:
+        return check_serverless_endpoint(emulator, config.endpoint_name, config.serverless)
+    endpoint, described = _in_service(emulator, config.endpoint_name)
+    found = [(v["VariantName"], v.get("InitialVariantWeight"), v.get("InstanceType"), v.get("InitialInstanceCount"),
+              "ServerlessConfig" in v) for v in described["ProductionVariants"]]
+    wanted = [(variant.name, weight, fleet.instance.name, fleet.count_min, False)
+              for variant, weight, fleet in config.endpoint_variants if fleet is not None]
+    check(found == wanted, f"variants (name, weight, instance type and count, serverless) are {found}, not {wanted}")
     return endpoint, described
+
+
+def check_serverless_endpoint(emulator: Emulator, name: str, settings: ServerlessSettings
+                              ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """InService, with one variant whose ServerlessConfig is `settings`' (the champion's, or a challenger's)."""
+    endpoint, described = _in_service(emulator, name)
+    (variant,) = described["ProductionVariants"]
+    expected = {"MemorySizeInMB": settings.memory_mb, "MaxConcurrency": settings.max_concurrency}
+    if settings.provisioned_concurrency is not None:
+        expected["ProvisionedConcurrency"] = settings.provisioned_concurrency
+    found = variant.get("ServerlessConfig")
+    check(found == expected, f"{name}'s serverless config is {found}, not {expected}")
+    return endpoint, described
+
+
+def _in_service(emulator: Emulator, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    sagemaker = emulator.client("sagemaker")
+    endpoint = sagemaker.describe_endpoint(EndpointName=name)
+    check(endpoint["EndpointStatus"] == "InService", f"endpoint {name} is {endpoint['EndpointStatus']}")
+    return endpoint, sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
 
 
 def deployed(emulator: Emulator, config: DeploymentConfig, outputs: dict[str, str]) -> Deployed:
@@ -114,30 +130,34 @@ def inline_statements(emulator: Emulator, role_name: str) -> list[dict[str, Any]
             for statement in iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]["Statement"]]
 
 
-def endpoint_alarms(emulator: Emulator) -> dict[str, dict[str, Any]]:
-    """The account's alarms on endpoint metrics, by metric name."""
-    alarms = emulator.client("cloudwatch").describe_alarms()["MetricAlarms"]
-    return {a["MetricName"]: a for a in alarms if any(d["Name"] == "EndpointName" for d in a["Dimensions"])}
+def endpoint_alarms(emulator: Emulator) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The account's alarms on endpoint metrics, by (endpoint, variant, metric name)."""
+    found = {}
+    for alarm in emulator.client("cloudwatch").describe_alarms()["MetricAlarms"]:
+        dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
+        if "EndpointName" in dimensions:
+            found[dimensions["EndpointName"], dimensions.get("VariantName", ""), alarm["MetricName"]] = alarm
+    return found
 
 
 def check_alarms(emulator: Emulator, config: DeploymentConfig, outputs: dict[str, str]) -> list[str]:
-    """The alarms the stack's own specs call for, at the thresholds the config sets."""
-    specs = endpoint_alarm_specs(config)
-    by_metric = endpoint_alarms(emulator)
-    expected = {s.metric_name: s.threshold for s in specs}
-    check({m: a["Threshold"] for m, a in by_metric.items()} == expected,
-          f"alarms are {[(m, a['Threshold']) for m, a in by_metric.items()]}, expected {expected}")
-    namespaces = {s.metric_name: s.namespace for s in specs}
-    for metric, alarm in by_metric.items():
-        dimensions = {d["Name"]: d["Value"] for d in alarm["Dimensions"]}
-        check(dimensions == {"EndpointName": config.endpoint_name, "VariantName": VARIANT_NAME},
-              f"dimensions {dimensions}")
+    """The alarms the stack's own specs call for, on each model's variant, at the thresholds the config sets."""
+    by_variant = variant_alarm_specs(config)
+    expected = {(variant.endpoint_name, variant.name, s.metric_name): s for variant, specs in by_variant
+                for s in specs}
+    found = endpoint_alarms(emulator)
+    check({k: a["Threshold"] for k, a in found.items()} == {k: s.threshold for k, s in expected.items()},
+          f"alarms are {[(k, a['Threshold']) for k, a in found.items()]}, expected {list(expected)}")
+    for key, alarm in found.items():
         check(alarm["AlarmActions"] == [outputs["AlertTopicArn"]] == alarm["OKActions"],
-              f"{metric} alarm actions are {alarm['AlarmActions']} and {alarm['OKActions']}")
-        check(alarm["TreatMissingData"] == "notBreaching" and alarm["Namespace"] == namespaces[metric],
+              f"{key} alarm actions are {alarm['AlarmActions']} and {alarm['OKActions']}")
+        check(alarm["TreatMissingData"] == "notBreaching" and alarm["Namespace"] == expected[key].namespace,
               "alarm missing-data treatment or namespace")
         check(alarm["Period"] == config.alarms.period_minutes * 60, f"alarm period {alarm['Period']}")
-    return [f"{len(by_metric)} endpoint alarms ({', '.join(sorted(_short(s) for s in specs))})"]
+    if len(by_variant) == 1:
+        return [f"{len(found)} endpoint alarms ({', '.join(sorted(_short(s) for s in by_variant[0][1]))})"]
+    return [f"{len(specs)} {variant.role} alarms on {variant.endpoint_name} {variant.name} "
+            f"({', '.join(sorted(_short(s) for s in specs))})" for variant, specs in by_variant]
 
 
 def _short(spec: AlarmSpec) -> str:
@@ -154,14 +174,17 @@ def check_guardrails(emulator: Emulator, config: DeploymentConfig) -> list[str]:
     check(found is not None, "the real-time endpoint has no deployment config")
     assert found is not None
     routing = found["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
-    by_metric = endpoint_alarms(emulator)
-    specs = {s.construct_id: s.metric_name for s in endpoint_alarm_specs(config)}
-    rollback = sorted(by_metric[specs[name]]["AlarmName"] for name in ROLLBACK_ALARMS)
+    alarms = endpoint_alarms(emulator)
+    rollback = sorted(alarms[variant.endpoint_name, variant.name, s.metric_name]["AlarmName"]
+                      for variant, specs in variant_alarm_specs(config) for s in specs
+                      if s.construct_id in ROLLBACK_ALARMS)
     check(sorted(a["AlarmName"] for a in found["AutoRollbackConfiguration"]["Alarms"]) == rollback,
           f"rollback alarms are {found['AutoRollbackConfiguration']}, expected {rollback}")
-    wanted = "CANARY" if config.realtime.count_min >= 2 else "ALL_AT_ONCE"
+    fleets = [fleet for _, _, fleet in config.endpoint_variants if fleet is not None]
+    wanted = "CANARY" if min(fleet.count_min for fleet in fleets) >= 2 else "ALL_AT_ONCE"
     check(routing["Type"] == wanted, f"traffic routing is {routing}, expected {wanted}")
-    return [f"blue/green {wanted.lower().replace('_', '-')}, rollback on {' and '.join(ROLLBACK_ALARMS)}"]
+    return [f"blue/green {wanted.lower().replace('_', '-')}, rollback on {' and '.join(ROLLBACK_ALARMS)}"
+            + (" of either variant" if len(fleets) > 1 else "")]
 
 
 def check_scaling(emulator: Emulator, config: DeploymentConfig) -> list[str]:
@@ -172,19 +195,24 @@ def check_scaling(emulator: Emulator, config: DeploymentConfig) -> list[str]:
     actions = scaling.describe_scheduled_actions(ServiceNamespace="sagemaker")["ScheduledActions"]
     pings = check_pings(emulator, config)
     warm = config.serverless.warm
-    resource = f"endpoint/{config.endpoint_name}/variant/{VARIANT_NAME}"
+    champion = config.champion_variant
+    resource = f"endpoint/{champion.endpoint_name}/variant/{champion.name}"
     found = [(t["ResourceId"], t["ScalableDimension"], t["MinCapacity"], t["MaxCapacity"]) for t in targets]
-    if config.realtime and config.realtime.autoscaled:
-        check(found == [(resource, INSTANCE_COUNT, config.realtime.count_min, config.realtime.count_max)],
+    scaled = [(variant, fleet) for variant, _, fleet in config.endpoint_variants if fleet and fleet.autoscaled]
+    if scaled:
+        check(sorted(found) == sorted((f"endpoint/{variant.endpoint_name}/variant/{variant.name}", INSTANCE_COUNT,
+                                       fleet.count_min, fleet.count_max) for variant, fleet in scaled),
               f"scalable targets are {found}")
-        (policy,) = policies
-        tracking = policy["TargetTrackingScalingPolicyConfiguration"]
-        check(tracking["TargetValue"] == config.realtime.invocations_per_instance and tracking[
-            "PredefinedMetricSpecification"]["PredefinedMetricType"] == "SageMakerVariantInvocationsPerInstance",
-            f"scaling policy is {tracking}")
+        check(len(policies) == len(scaled), f"scaling policies are {policies}")
+        for policy in policies:  # every variant's fleet tracks the same load per instance
+            tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+            check(tracking["TargetValue"] == scaled[0][1].invocations_per_instance and tracking[
+                "PredefinedMetricSpecification"]["PredefinedMetricType"] == "SageMakerVariantInvocationsPerInstance",
+                f"scaling policy is {tracking}")
         check(actions == [], f"scheduled actions on a real-time endpoint: {actions}")
-        return [f"autoscaling {config.realtime.count_min}-{config.realtime.count_max} instances at "
-                f"{config.realtime.invocations_per_instance} invocations/instance/min", *pings]
+        return [f"autoscaling {fleet.count_min}-{fleet.count_max} instances"
+                f"{f' ({variant.name})' if len(config.endpoint_variants) > 1 else ''} at "
+                f"{fleet.invocations_per_instance} invocations/instance/min" for variant, fleet in scaled] + pings
     check(policies == [], f"scaling policies are {policies}")
     if warm is None or warm.strategy != "provisioned":
         check(targets == [] and actions == [], f"scalable targets {targets}, scheduled actions {actions}")
@@ -250,10 +278,15 @@ def check_alerts_and_budget(emulator: Emulator, config: DeploymentConfig, output
 
 
 def check_log_group(emulator: Emulator, config: DeploymentConfig) -> list[str]:
+    """The endpoint's log group, and serverless mode's challenger endpoint's (the prefix finds both)."""
     groups = emulator.client("logs").describe_log_groups(logGroupNamePrefix=config.log_group_name)["logGroups"]
-    check(len(groups) == 1 and groups[0].get("retentionInDays") == config.log_retention_days,
-          f"log groups are {groups}")
-    return [f"log group retention {config.log_retention_days} d"]
+    challenger = config.challenger_variant
+    names = {config.log_group_name, *([log_group_name_for(challenger.endpoint_name)]
+                                      if challenger and challenger.endpoint_name != config.endpoint_name else [])}
+    check({g["logGroupName"]: g.get("retentionInDays") for g in groups} == dict.fromkeys(
+        names, config.log_retention_days), f"log groups are {groups}")
+    return [f"{'log group' if len(names) == 1 else f'{len(names)} log groups'} retention "
+            f"{config.log_retention_days} d"]
 
 
 def check_update(emulator: Emulator, config: DeploymentConfig, before: Deployed, outputs: dict[str, str]
@@ -264,9 +297,9 @@ def check_update(emulator: Emulator, config: DeploymentConfig, before: Deployed,
     check(outputs["ModelVersion"] != before.outputs["ModelVersion"]
           and outputs["ModelDataUrl"] != before.outputs["ModelDataUrl"], "the model did not change")
     sagemaker = emulator.client("sagemaker")
-    check(_missing(lambda: sagemaker.describe_endpoint_config(EndpointConfigName=before.endpoint_config)),
+    check(missing(lambda: sagemaker.describe_endpoint_config(EndpointConfigName=before.endpoint_config)),
           f"the old endpoint config {before.endpoint_config} still exists")
-    check(_missing(lambda: sagemaker.describe_model(ModelName=before.model)),
+    check(missing(lambda: sagemaker.describe_model(ModelName=before.model)),
           f"the old model {before.model} still exists")
     new_model = sagemaker.describe_model(ModelName=described["ProductionVariants"][0]["ModelName"])
     check(new_model["PrimaryContainer"]["ModelDataUrl"] == outputs["ModelDataUrl"], "new model data URL")
@@ -311,7 +344,8 @@ def check_destroyed(emulator: Emulator, config: DeploymentConfig, retained: froz
                                                    for name in sorted(retained)]
 
 
-def _missing(call: Callable[[], object]) -> bool:
+def missing(call: Callable[[], object]) -> bool:
+    """The describe call fails: what it describes is gone."""
     try:
         call()
     except ClientError:

@@ -11,17 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from cdk_app.deployment.collector_asset import HANDLER
-from cdk_app.deployment.config import (
-    COLLECTOR_MEMORY_MB,
-    COLLECTOR_TIMEOUT_SECONDS,
-    NONCURRENT_VERSION_DAYS,
-    CollectorSettings,
-    DeploymentConfig,
-)
+from cdk_app.deployment.config import COLLECTOR_MEMORY_MB, NONCURRENT_VERSION_DAYS, CollectorSettings, DeploymentConfig
 from cdk_app.rehearsal.checks import check, inline_statements
 from cdk_app.rehearsal.emulator import Emulator
 from stacks.alarm_specs import collector_alarm_specs
-from stacks.history_collector import HISTORY_PREFIX, RUNTIME, rate_expression
+from stacks.history_collector import HISTORY_PREFIX, RUNTIME, endpoint_environment, rate_expression
 
 FUNCTION_STATEMENTS = {"ReadWriteHistory", "ListHistory", "DecryptItsEnvironment", "InvokeThisEndpointOnly",
                        "WriteOwnLogs"}
@@ -64,12 +58,13 @@ def check_function(emulator: Emulator, config: DeploymentConfig, settings: Colle
                    function: dict[str, Any], outputs: dict[str, str], key: str) -> list[str]:
     found = (function["Runtime"], function["Handler"], function["MemorySize"], function["Timeout"],
              function.get("Architectures"), function.get("KMSKeyArn"))
-    wanted = (RUNTIME.name, HANDLER, COLLECTOR_MEMORY_MB, COLLECTOR_TIMEOUT_SECONDS, ["arm64"], key)
+    wanted = (RUNTIME.name, HANDLER, COLLECTOR_MEMORY_MB, config.collector_timeout_seconds, ["arm64"], key)
     check(found == wanted, f"the function's runtime, handler, memory, timeout, architecture and key are {found}, "
                            f"not {wanted}")
     environment = function["Environment"]["Variables"]
     check(environment == {"FEED_URL": settings.feed_url, "HISTORY_URL": outputs["HistoryUrl"],
-                          "ENDPOINT_NAME": config.endpoint_name}, f"the function's environment is {environment}")
+                          **endpoint_environment(config.champion_variant, config.challenger_variant)},
+          f"the function's environment is {environment}")
     concurrency = emulator.client("lambda").get_function_concurrency(FunctionName=function["FunctionName"])
     check(concurrency.get("ReservedConcurrentExecutions") == 1, f"reserved concurrency is {concurrency}")
     role_name = function["Role"].rsplit("/", 1)[1]
@@ -82,7 +77,7 @@ def check_function(emulator: Emulator, config: DeploymentConfig, settings: Colle
     logs = emulator.client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{function['FunctionName']}")
     check([g.get("retentionInDays") for g in logs["logGroups"]] == [config.log_retention_days],
           f"the function's log groups are {logs['logGroups']}")
-    return [f"function {RUNTIME.name} arm64, {COLLECTOR_MEMORY_MB} MB, {COLLECTOR_TIMEOUT_SECONDS} s, reserved "
+    return [f"function {RUNTIME.name} arm64, {COLLECTOR_MEMORY_MB} MB, {config.collector_timeout_seconds} s, reserved "
             "concurrency 1, its environment under the stack's key",
             f"function role: {len(FUNCTION_STATEMENTS)} statements, no managed policy",
             f"function log group retention {config.log_retention_days} d"]

@@ -46,6 +46,7 @@ def _execute_change_set_with_outputs(self: Any, change_set_name: str, stack_name
     _validate_endpoint_configs(change_set)
     if change_set.stack_id in self.stacks:  # an update of a live stack
         _refuse_instance_to_serverless(self.stacks[change_set.stack_id], change_set)
+        _refuse_removing_autoscaled_variants(self.stacks[change_set.stack_id], change_set)
     _execute_change_set(self, change_set_name, stack_name)
     stack = self.stacks[change_set.stack_id]
     stack._parse_template()
@@ -86,6 +87,26 @@ def _refuse_instance_to_serverless(stack: Any, change_set: Any) -> None:
             if any("InstanceType" in variant for variant in config.production_variants):
                 raise SageMakerValidationError(
                     f"Cannot update endpoint {name} from an instance-based endpoint config to a serverless one")
+
+
+# 19. SageMaker refuses an update whose endpoint config drops a production variant registered with Application Auto
+#     Scaling (Developer Guide, "Update endpoints that use auto scaling": deregister it first), and CloudFormation
+#     deletes the old scalable target only after the update; moto applied it. Refuse it the same way, before anything
+#     is applied: an A/B's challenger comes and goes by renaming the variants (AllTraffic, Champion and Challenger).
+def _refuse_removing_autoscaled_variants(stack: Any, change_set: Any) -> None:
+    new = change_set.template_dict.get("Resources", {})
+    kept = {resource["Properties"]["EndpointName"]: {
+        variant["VariantName"]
+        for variant in new[resource["Properties"]["EndpointConfigName"]["Fn::GetAtt"][0]]["Properties"][
+            "ProductionVariants"]}
+        for resource in new.values() if resource.get("Type") == "AWS::SageMaker::Endpoint"}
+    targets = applicationautoscaling_backends[stack.account_id][stack.region_name].targets
+    for resource_id in (r for by_resource in targets.values() for r in by_resource):
+        kind, endpoint, _, variant = (resource_id.split("/") + 4 * [""])[:4]  # endpoint/<name>/variant/<variant>
+        if kind == "endpoint" and endpoint in kept and variant not in kept[endpoint]:
+            raise SageMakerValidationError(
+                f"Cannot update endpoint {endpoint}: its variant {variant} has automatic scaling; deregister the "
+                "scalable target first")
 
 
 # 2. The CLI deletes its change set, then polls DescribeChangeSet until ChangeSetNotFound; moto answered a
@@ -536,6 +557,35 @@ def _diff_with_dependants(self: Any, other_template: dict[str, Any], parameters:
 
 
 cfn_parsing.ResourceMap.build_resource_diff = _diff_with_dependants  # type: ignore[method-assign]
+
+# 20. An update deleted the resources the new template drops but kept them among the stack's parsed resources, so a
+#     later update that added one back under the same logical id (an A/B's challenger endpoint, its alarms, its log
+#     group, when a second challenger comes) found it "already created" and created nothing. Forget them once gone.
+_update_resources = cfn_parsing.ResourceMap.update
+
+
+def _update_forgetting_removed(self: Any, template: dict[str, Any], parameters: Any = None) -> None:
+    removed = set(self._resource_json_map) - set(template["Resources"])
+    _update_resources(self, template, parameters)
+    for logical_id in removed:
+        self._parsed_resources.pop(logical_id, None)
+
+
+cfn_parsing.ResourceMap.update = _update_forgetting_removed  # type: ignore[method-assign]
+
+# 21. DescribeStackResources listed every resource moto does not create (the dashboard, the topic policy, CDK's
+#     metadata) as an entry with no logical id, type or physical id, which CloudFormation never returns; `smoke`
+#     reads the logical ids. Leave those out.
+_describe_stack_resources = cfn_models.CloudFormationBackend.describe_stack_resources
+
+
+def _describe_created_stack_resources(self: Any, stack_name: str, logical_resource_id: str) -> Any:
+    stack, resources = _describe_stack_resources(self, stack_name, logical_resource_id)
+    return stack, [r for r in resources if getattr(r, "logical_resource_id", None) is not None]
+
+
+cfn_models.CloudFormationBackend.describe_stack_resources = (  # type: ignore[method-assign]
+    _describe_created_stack_resources)
 
 cfn_parsing.get_model_map.cache_clear()
 cfn_parsing.get_name_type_map.cache_clear()

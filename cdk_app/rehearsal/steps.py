@@ -1,11 +1,20 @@
 """`python -m cdk_app rehearse`: the real CDK CLI runs the whole lifecycle against a local moto server.
 
 bootstrap, deploy, update, no-change deploy, a failed deploy, a good deploy after it, two Model Registry versions
-deployed in turn with `model_version` and a rollback to the first, warm hours by each strategy, a switch to
-real-time and back, the collector added, the weekly retraining added, destroy (which keeps the collector's history
-bucket, and nothing else); after each step boto3 checks, against the emulator, what the step should have left
-behind (rehearsal/checks.py, collector_checks.py, registry_checks.py, retraining_checks.py).
-Moto does not check IAM permissions, images, model data or quotas: those only a real account shows.
+deployed in turn with `model_version` and a rollback to the first, an A/B and its two ends in each mode, warm hours
+by each strategy, a switch to real-time and back, the collector added, the weekly retraining added, destroy (which
+keeps the collector's history bucket, and nothing else); after each step boto3 checks, against the emulator, what
+the step should have left behind (rehearsal/checks.py, ab_checks.py, collector_checks.py, registry_checks.py,
+retraining_checks.py). Moto does not check IAM permissions, images, model data or quotas: those only a real account
+shows.
+
+The A/B steps use both kinds of challenger. Serverless: the second registry version challenges the first, then is
+promoted (`model_version=2`, `challenger_version` emptied), as CI would resolve and deploy them. Then, with the warm
+hours, a challenger folder that the rehearsal makes itself (artifacts/ with its weights scaled, a real other model:
+challenger_model.py) is added, and dropped. Real-time: the same folder is added as a second variant, dropped, added
+again and promoted (`artifacts_dir` set to it). Every transition is a single deploy, but on real-time the first,
+which turns autoscaling off: SageMaker refuses to drop an autoscaled variant, and a challenger renames the variants
+(moto_patches.py refuses it too). The A/B deploys use a fixed fleet, so the drop and the promotion need no more.
 """
 
 from __future__ import annotations
@@ -24,21 +33,30 @@ from pathlib import Path
 from typing import Any
 
 from cdk_app.atomic_files import write_bytes
-from cdk_app.client.smoke import check_new_config
+from cdk_app.client.smoke import check_new_config, stack_endpoint_configs
 from cdk_app.deployment.config import DeploymentConfig, load_project_config
 from cdk_app.deployment.dlc_image import dlc_image
 from cdk_app.deployment.model_archive import build_archive
-from cdk_app.deployment.registry_version import LATEST_APPROVED, MODEL_VERSION_FILE, VersionRequest
+from cdk_app.deployment.registry_version import (
+    CHALLENGER_VERSION_FILE,
+    LATEST_APPROVED,
+    MODEL_VERSION_FILE,
+    VersionRequest,
+)
 from cdk_app.deployment.warm_hours import EXAMPLE
 from cdk_app.paths import ARTIFACTS_DIR, MODEL_CODE_DIR, REPO_ROOT
 from cdk_app.progress import say
+from cdk_app.rehearsal.ab_checks import check_challenger, check_challenger_gone, check_serves, endpoint_arn
+from cdk_app.rehearsal.challenger_model import challenger_artifacts
 from cdk_app.rehearsal.checks import (
     Deployed,
     RehearsalError,
     check,
+    check_alarms,
     check_deployment,
     check_destroyed,
     check_endpoint,
+    check_log_group,
     check_update,
     deployed,
     endpoint_label,
@@ -77,16 +95,23 @@ class Rehearsal:
         self.base = base
         self.prepare_updated_model()
         self.updated = self.config(UPDATE)
+        self.challenger = str(challenger_artifacts(ARTIFACTS_DIR, workdir / "artifacts-challenger"))
+        realtime = self.config(REALTIME).realtime
+        assert realtime is not None
+        # The A/B on real-time runs on a fixed fleet: a deploy without autoscaling first, as SageMaker wants.
+        self.realtime_fixed = {**REALTIME, "instance_count_max": realtime.count_min}
+        self.realtime_ab = {**self.realtime_fixed, "challenger_version": self.challenger}
         self.first: Deployed | None = None
         self.retained: frozenset[str] = frozenset()  # buckets that destroy must keep: the collector's history
         self.registered: dict[int, str] = {}  # registry version -> the sha256 of the archive it holds
+        self.ab = self.base  # the last deploy with a challenger, which a promote or a drop ends
 
     def config(self, overrides: dict[str, Any]) -> DeploymentConfig:
         """cdk.json plus the overrides, with the second model version for every step after the first deploy."""
         return load_project_config(ACCOUNT, **self.context(overrides))
 
     def context(self, overrides: dict[str, Any]) -> dict[str, str]:
-        return {key: str(value) for key, value in {**overrides, "artifacts_dir": self.updated_artifacts}.items()}
+        return {key: str(value) for key, value in {"artifacts_dir": self.updated_artifacts, **overrides}.items()}
 
     def cdk_context(self, overrides: dict[str, Any]) -> list[str]:
         return [arg for key, value in self.context(overrides).items() for arg in ("-c", f"{key}={value}")]
@@ -126,8 +151,9 @@ class Rehearsal:
     def first_deploy(self) -> list[str]:
         self.deploy()
         checked = check_deployment(self.emulator, self.base, self.outputs())
-        check_new_config(self.emulator.client("sagemaker"), self.emulator.client("cloudformation"),
-                         self.base.stack_name, self.base.endpoint_name)
+        check_new_config(self.emulator.client("sagemaker"),
+                         stack_endpoint_configs(self.emulator.client("cloudformation"), self.base.stack_name),
+                         self.base.endpoint_name)
         self.first = deployed(self.emulator, self.base, self.outputs())
         return [*checked, "smoke: InService on the stack's new EndpointConfig",
                 *check_group(self.emulator, self.base, self.outputs())]
@@ -181,15 +207,20 @@ class Rehearsal:
             version = register_version(self.emulator, self.base.endpoint_name, archive, bucket, image)
             self.registered[version] = archive.sha256
 
+    def resolve(self, request: VersionRequest, challenger: bool = False) -> None:
+        """resolve-model as CI runs it, for the champion or (`challenger`) the challenger."""
+        command = [sys.executable, "-m", "cdk_app", "resolve-model", "--version", str(request),
+                   *(["--challenger"] if challenger else [])]
+        resolved = subprocess.run(command, cwd=REPO_ROOT, env=self.emulator.environment(), capture_output=True,
+                                  text=True, timeout=CDK_TIMEOUT_SECONDS)
+        check(resolved.returncode == 0, f"`{' '.join(command[1:])}` failed: {resolved.stderr[-1500:]}")
+
     def deploy_version(self, request: VersionRequest, expected: int) -> list[str]:
         """resolve-model as CI runs it, then a deploy with model_version: an update of the same endpoint, which
         serves version `expected`."""
         sagemaker = self.emulator.client("sagemaker")
         before = sagemaker.describe_endpoint(EndpointName=self.base.endpoint_name)["EndpointArn"]
-        command = [sys.executable, "-m", "cdk_app", "resolve-model", "--version", str(request)]
-        resolved = subprocess.run(command, cwd=REPO_ROOT, env=self.emulator.environment(), capture_output=True,
-                                  text=True, timeout=CDK_TIMEOUT_SECONDS)
-        check(resolved.returncode == 0, f"`{' '.join(command[1:])}` failed: {resolved.stderr[-1500:]}")
+        self.resolve(request)
         overrides = {**RECOVERY, "model_version": request}
         self.deploy(*self.cdk_context(overrides))
         config = self.config(overrides)
@@ -213,6 +244,82 @@ class Rehearsal:
         """Deploy cdk.json plus `overrides`; check the whole deployment against that config."""
         self.deploy(*self.cdk_context(overrides))
         return check_deployment(self.emulator, self.config(overrides), self.outputs())
+
+    # ------------------------------------------------------------------ the A/B: a challenger, promoted or dropped
+
+    def serverless_challenger(self) -> list[str]:
+        """The first registry version serves (the roll back left it), the second challenges it on a second
+        endpoint, both resolved as CI resolves them."""
+        first, second = min(self.registered), max(self.registered)
+        before = endpoint_arn(self.emulator, self.base)
+        self.resolve(second, challenger=True)
+        overrides = {**RECOVERY, "model_version": first, "challenger_version": second}
+        self.deploy(*self.cdk_context(overrides))
+        self.ab = self.config(overrides)
+        configs = stack_endpoint_configs(self.emulator.client("cloudformation"), self.base.stack_name)
+        for name in (self.ab.endpoint_name, self.ab.challenger_endpoint_name):  # as `smoke` checks them first
+            check_new_config(self.emulator.client("sagemaker"), configs, name)
+        return ["smoke: both endpoints InService on the stack's new EndpointConfigs",
+                *check_registry_deploy(self.emulator, self.ab, self.outputs(), self.registered[first]),
+                *check_challenger(self.emulator, self.ab, self.outputs(), before),
+                *check_alarms(self.emulator, self.ab, self.outputs()), *check_log_group(self.emulator, self.ab)]
+
+    def serverless_promote(self) -> list[str]:
+        """`-c model_version=2 -c challenger_version=`: the champion's endpoint serves the challenger's version,
+        whose own endpoint goes."""
+        before, second = endpoint_arn(self.emulator, self.base), max(self.registered)
+        checked = self.deploy_version(second, second)
+        return [*checked, *check_challenger_gone(self.emulator, self.config({**RECOVERY, "model_version": second}),
+                                                 self.ab, before),
+                f"the champion's endpoint serves the challenger's version {second}"]
+
+    def warm_with_challenger(self) -> list[str]:
+        """Provisioned warm hours with the challenger folder on a second endpoint, which has neither."""
+        before = endpoint_arn(self.emulator, self.base)
+        overrides = {**WARM_PROVISIONED, "challenger_version": self.challenger}
+        checked = self.deploy_checked(overrides)
+        self.ab = self.config(overrides)
+        return [*checked, *check_challenger(self.emulator, self.ab, self.outputs(), before)]
+
+    def warm_dropping_challenger(self) -> list[str]:
+        """Ping warm hours, the challenger emptied without a swap: its endpoint goes, the champion serves on."""
+        before, served = endpoint_arn(self.emulator, self.base), self.outputs()["ModelVersion"]
+        checked = self.deploy_checked(WARM_PING)
+        check(self.outputs()["ModelVersion"] == served, f"the champion now serves {self.outputs()['ModelVersion']}")
+        return [*checked, *check_challenger_gone(self.emulator, self.config(WARM_PING), self.ab, before),
+                f"the champion still serves model_version {served}"]
+
+    def realtime_challenger(self) -> list[str]:
+        """Autoscaling off first, then the challenger folder as the Challenger variant of the same endpoint."""
+        before = endpoint_arn(self.emulator, self.base)
+        fixed = self.deploy_checked(self.realtime_fixed)
+        check("no scalable target" in fixed, "autoscaling is still on before the challenger comes")
+        checked = self.deploy_checked(self.realtime_ab)
+        self.ab = self.config(self.realtime_ab)
+        return ["autoscaling off first (no scalable target)", *checked,
+                *check_challenger(self.emulator, self.ab, self.outputs(), before)]
+
+    def realtime_drop(self) -> list[str]:
+        before, served = endpoint_arn(self.emulator, self.base), self.outputs()["ModelVersion"]
+        checked = self.deploy_checked(self.realtime_fixed)
+        check(self.outputs()["ModelVersion"] == served, f"the champion now serves {self.outputs()['ModelVersion']}")
+        return [*checked, *check_challenger_gone(self.emulator, self.config(self.realtime_fixed), self.ab, before),
+                f"the champion still serves model_version {served}"]
+
+    def realtime_promote(self) -> list[str]:
+        """The challenger again, then `-c artifacts_dir=<its folder> -c challenger_version=`."""
+        before = endpoint_arn(self.emulator, self.base)
+        self.deploy_checked(self.realtime_ab)
+        check_challenger(self.emulator, self.ab, self.outputs(), before)
+        promoted = {**self.realtime_fixed, "artifacts_dir": self.challenger}
+        checked = self.deploy_checked(promoted)
+        config = self.config(promoted)
+        _, described = check_endpoint(self.emulator, config)
+        champion = self.emulator.client("sagemaker").describe_model(
+            ModelName=described["ProductionVariants"][0]["ModelName"])
+        assert self.ab.challenger is not None  # the A/B config has one
+        return ["the challenger added again", *checked, *check_challenger_gone(self.emulator, config, self.ab, before),
+                check_serves(self.emulator, champion, self.ab.challenger, "champion")]
 
     def switch_to_realtime(self) -> list[str]:
         before = check_endpoint(self.emulator, self.config(WARM_PING))[0]
@@ -251,10 +358,13 @@ class Rehearsal:
                 ("no-change deploy", self.no_change), ("failed deploy", self.failed),
                 ("good deploy after it", self.recover), ("registry: a version", self.first_version),
                 ("registry: latest approved", lambda: self.deploy_version(LATEST_APPROVED, max(self.registered))),
-                ("registry: roll back", self.roll_back),
-                ("warm hours: provisioned", lambda: self.deploy_checked(WARM_PROVISIONED)),
-                ("warm hours: ping", lambda: self.deploy_checked(WARM_PING)),
+                ("registry: roll back", self.roll_back), ("A/B serverless: challenger", self.serverless_challenger),
+                ("A/B serverless: promote", self.serverless_promote),
+                ("warm hours: provisioned", self.warm_with_challenger),
+                ("warm hours: ping", self.warm_dropping_challenger),
                 ("switch to realtime", self.switch_to_realtime), ("back in place", self.back_refused),
+                ("A/B realtime: challenger", self.realtime_challenger), ("A/B realtime: drop", self.realtime_drop),
+                ("A/B realtime: promote", self.realtime_promote),
                 ("back: destroy, deploy", self.back_to_serverless), ("collector", self.add_collector),
                 ("retraining", self.add_retraining), ("destroy", self.destroy)]
 
@@ -272,7 +382,8 @@ def _replace_template(assembly: Path, stack: str, text: str) -> None:
 
 @contextmanager
 def _kept(path: Path) -> Iterator[None]:
-    """The registry steps resolve moto's versions into build/model-version.json; the user's own file comes back."""
+    """The registry and A/B steps resolve moto's versions into build/model-version.json and
+    build/challenger-version.json; the user's own files come back."""
     before = path.read_bytes() if path.is_file() else None
     try:
         yield
@@ -288,7 +399,7 @@ def rehearse() -> list[StepResult]:
     base = load_project_config(ACCOUNT)
     results: list[StepResult] = []
     with tempfile.TemporaryDirectory(prefix="velib-rehearsal-") as scratch, Emulator(base.region) as emulator, \
-            _kept(MODEL_VERSION_FILE):
+            _kept(MODEL_VERSION_FILE), _kept(CHALLENGER_VERSION_FILE):
         say(f"moto on {emulator.url}")
         for name, run in Rehearsal(emulator, Path(scratch), base).steps():
             started = time.perf_counter()

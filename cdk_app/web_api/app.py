@@ -152,7 +152,8 @@ def all_forecasts(request: Request, response: Response,
 
 
 @router.get("/accuracy", response_model=Accuracy,
-            summary="With --history: every scored forecast's MAE per model version and horizon, beside persistence's")
+            summary="With --history: every scored forecast's MAE per model version and horizon, beside persistence's; "
+                    "with a challenger, the paired comparison and its verdict per horizon")
 def live_accuracy(service: Service) -> Accuracy:
     return Accuracy.model_validate(_history_needed(service).accuracy())
 
@@ -160,12 +161,13 @@ def live_accuracy(service: Service) -> Accuracy:
 health_router = APIRouter()
 
 
-@health_router.get("/health", response_model=Health, summary="The API's state and the endpoint's last known state")
+@health_router.get("/health", response_model=Health,
+                   summary="The API's state, the endpoint's last known state, and an A/B's split")
 def health(service: Service) -> Health:
     """Costs no inference: the endpoint's state is what the last real request learned (a probe that invoked
     the endpoint would bill, and would keep a serverless endpoint warm by accident)."""
     return Health(status="ok", endpoint=service.endpoint.as_dict(), cache=service.cache.backend,
-                  rate_limit=service.limiter.backend)
+                  rate_limit=service.limiter.backend, ab=service.ab_health())
 
 
 class RequestLog:
@@ -200,7 +202,8 @@ class RequestLog:
             access_log.info(json.dumps({
                 "request_id": request_id, "method": scope["method"], "path": scope["path"], "status": status,
                 "latency_ms": round((time.perf_counter() - started) * 1000, 3), "stations": state.get("stations"),
-                "cache": state.get("cache"), "endpoint_ms": state.get("endpoint_ms")}))
+                "cache": state.get("cache"), "endpoint_ms": state.get("endpoint_ms"),
+                "variants": state.get("variants")}))
 
 
 class AsciiJSONResponse(JSONResponse):

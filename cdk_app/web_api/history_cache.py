@@ -4,6 +4,8 @@ so that a stored forecast is served with a few dictionary look-ups rather than f
 The check is cheap: on disk the collector replaces latest.json by a rename, so its inode, time and size tell;
 in S3 it is fetched again at most every 30 s. A past hour never changes once the feed has moved on, and a stored
 forecast or score never changes, so each is read once; a change costs latest.json, the current hour and what is new.
+Scores are kept without their per-station cases (comparison.Scoreboard): an hour's champion and challenger are
+paired as soon as they are read, and only the pairs' sums stay.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ from typing import Any
 from forecast_contract import HISTORY_HOURS, HORIZON_HOURS
 
 from cdk_app.live_data.blobs import LocalBlobs
-from cdk_app.live_data.history import HOUR, LATEST_KEY, CityForecast, History, Latest, Score, accuracy, hour_end
+from cdk_app.live_data.comparison import Scoreboard
+from cdk_app.live_data.history import (
+    CHAMPION,
+    HOUR,
+    LATEST_KEY,
+    CityForecast,
+    History,
+    Latest,
+    hour_end,
+)
 from cdk_app.live_data.snapshot import Reading
 
 S3_CHECK_SECONDS = 30.0
@@ -61,7 +72,7 @@ class HistoryCache:
         self._checked = float("-inf")
         self._hours: dict[int, dict[str, Reading]] = {}  # completed hours, read once
         self._forecasts: dict[int, CityForecast] = {}  # forecast hours, read once
-        self._scores: dict[str, Score] = {}  # by key, read once
+        self._scoreboard = Scoreboard()  # every score, read once
         self._accuracy: tuple[object, dict[str, Any]] | None = None  # (fingerprint, accuracy then)
 
     @property
@@ -79,14 +90,13 @@ class HistoryCache:
         return self._state
 
     def accuracy(self) -> dict[str, Any]:
-        """`history.accuracy` of every score, summed again only after a change, reading only the new scores."""
+        """The scoreboard's report: summed again only after a change, reading only the new scores, and compared
+        again only when a new hour paired."""
         self.state()
         with self._lock:
             if self._accuracy is None or self._accuracy[0] != self._seen:
-                for key in self.history.score_keys():
-                    if key not in self._scores:
-                        self._scores[key] = self.history.score(key)
-                self._accuracy = (self._seen, accuracy(self._scores.values()))
+                self._scoreboard.catch_up(self.history)
+                self._accuracy = (self._seen, self._scoreboard.report())
             return self._accuracy[1]
 
     def _fingerprint(self) -> object:
@@ -123,11 +133,13 @@ class HistoryCache:
         return readings
 
     def _forecasts_since(self, first: int) -> dict[int, CityForecast]:
-        """When two models forecast the same hour, the one covering more stations is served."""
+        """When two models forecast the same hour, the champion's is served (a challenger's forecasts are for the
+        comparison), else the one covering more stations."""
         for hour in self.history.forecast_hours():
             if hour >= first and hour not in self._forecasts:
                 made = self.history.forecasts(hour)
                 if made:
-                    self._forecasts[hour] = max(made, key=lambda f: (len(f.forecasts), f.model_version))
+                    self._forecasts[hour] = max(made, key=lambda f: (f.role == CHAMPION, len(f.forecasts),
+                                                                     f.model_version))
         self._forecasts = {h: f for h, f in self._forecasts.items() if h >= first}
         return dict(self._forecasts)

@@ -79,6 +79,9 @@ class PredictionResponse(BaseModel):
     model_version: str
     station_known: bool
     warnings: list[str]
+    variant: str | None = Field(default=None, description=(
+        "which model answered: champion or challenger in a serverless A/B (sticky per station); otherwise the "
+        "endpoint's production variant that answered (real-time A/B: Champion or Challenger; else AllTraffic)"))
 
 
 class Station(BaseModel):
@@ -148,10 +151,49 @@ class HorizonAccuracy(BaseModel):
     persistence_mae: float | None
 
 
+class HorizonComparison(BaseModel):
+    """The champion and the challenger on the station-hours both scored at one horizon (MAE in bikes)."""
+
+    n: int = Field(description="station-hours both models were scored on")
+    hours: int = Field(description="forecast hours they came from: the bootstrap resamples these")
+    champion_mae: float | None
+    challenger_mae: float | None
+    difference: float | None = Field(description="challenger's MAE minus champion's; negative: the challenger is "
+                                                 "better")
+    ci_low: float | None = Field(description="the difference's confidence interval (a cluster bootstrap over "
+                                             "hours); null before min_hours paired hours")
+    ci_high: float | None
+    verdict: str = Field(examples=["challenger better", "champion better", "not enough evidence yet (n = 4500)"])
+
+
+class Comparison(BaseModel):
+    """The A/B: the champion and the challenger of the latest hour both forecast, compared on every hour both
+    versions were scored (first_hour to last_hour, Paris time)."""
+
+    champion: str = Field(description="model version")
+    challenger: str = Field(description="model version")
+    first_hour: str
+    last_hour: str
+    confidence_level: float
+    min_hours: int = Field(description="paired hours needed before an interval or a verdict")
+    by_horizon: dict[str, HorizonComparison]
+
+
 class Accuracy(BaseModel):
-    """Every scored forecast, summed per model version and horizon, beside persistence on the same cases."""
+    """Every scored forecast, summed per model version and horizon, beside persistence on the same cases; and the
+    champion against the challenger (`comparison`, null when the history has no challenger)."""
 
     by_model_version: dict[str, dict[str, HorizonAccuracy]]
+    comparison: Comparison | None
+
+
+class SideHealth(BaseModel):
+    endpoint: str
+    weight: float = Field(description="the share of stations this side serves")
+    forecasts: int | None = Field(description=(
+        "forecasts it served, cache hits included, since this process started, or with --redis-url since the "
+        "first process of the same split did, summed over all of them (null when Redis does not answer)"))
+    state: dict[str, object] = Field(description="the endpoint's last known state, as `endpoint` for the champion")
 
 
 class Health(BaseModel):
@@ -159,3 +201,6 @@ class Health(BaseModel):
     endpoint: dict[str, object]
     cache: str
     rate_limit: str
+    ab: dict[str, SideHealth] | None = Field(default=None, description=(
+        "a serverless A/B's split: champion and challenger; null without a challenger (in real-time mode SageMaker "
+        "splits, and each answer's `variant` says which variant served it)"))

@@ -1,5 +1,6 @@
 """The page's tables, as plain functions of what the API answered: the map's stations with their colour and
-tooltip, the charts' series and the accuracy table. Testable without Streamlit or a browser.
+tooltip, the charts' series, the accuracy table and the A/B comparison (which `accuracy` prints too). Testable
+without Streamlit or a browser.
 
 Times come from the API in Paris time with their offset; charts get them as naive wall-clock times, so the browser
 draws them as Paris shows them, wherever it is.
@@ -14,6 +15,10 @@ import pandas as pd
 from forecast_contract import HORIZON_HOURS, HORIZON_KEYS
 
 from cdk_app.web_page.api_calls import availability_colour
+
+NOTHING_SCORED = "No forecast has been scored yet: the first is, three hours after the first forecast."
+NO_CHALLENGER = ("No challenger: with one, both models forecast every hour, and they are compared here on the "
+                 "station-hours both forecast.")
 
 
 def wall_clock(text: str) -> datetime:
@@ -109,3 +114,43 @@ def accuracy_table(accuracy: dict[str, Any]) -> pd.DataFrame:
                          "beats persistence": beats})
     return pd.DataFrame(rows, columns=["model version", "horizon", "n", "MAE", "persistence MAE",
                                        "beats persistence"])
+
+
+def _bikes(value: float | None, sign: str = "") -> str:
+    return "-" if value is None else f"{value:{sign}.2f}"
+
+
+def comparison_table(comparison: dict[str, Any]) -> pd.DataFrame:
+    """One row per horizon: the champion and the challenger side by side on the station-hours both were scored
+    on, the difference (challenger minus champion), its interval and the verdict."""
+    rows = [{"horizon": horizon, "n": h["n"], "hours": h["hours"], "champion MAE": _bikes(h["champion_mae"]),
+             "challenger MAE": _bikes(h["challenger_mae"]), "difference": _bikes(h["difference"], "+"),
+             f"{comparison['confidence_level']:.0%} CI": "-" if h["ci_low"] is None else
+             f"[{h['ci_low']:+.2f}, {h['ci_high']:+.2f}]", "verdict": h["verdict"]}
+            for horizon, h in comparison["by_horizon"].items()]
+    return pd.DataFrame(rows)
+
+
+def comparison_caption(comparison: dict[str, Any]) -> str:
+    return (f"Champion {comparison['champion']} against challenger {comparison['challenger']}, on the forecasts "
+            f"made from {_short(comparison['first_hour'])} to {_short(comparison['last_hour'])} (Paris time). "
+            "Difference: the challenger's MAE minus the champion's, in bikes (negative: the challenger is better). "
+            f"The interval resamples whole hours; no interval and no verdict before {comparison['min_hours']} "
+            "paired hours.")
+
+
+def _short(time: str) -> str:
+    return wall_clock(time).strftime("%a %d %b %H:%M")
+
+
+def accuracy_text(accuracy: dict[str, Any]) -> str:
+    """What `python -m cdk_app accuracy` prints: the page's two tables as text."""
+    table = accuracy_table(accuracy)
+    if table.empty:
+        return NOTHING_SCORED
+    lines = ["Live accuracy per model version (MAE in bikes):", table.to_string(index=False), ""]
+    comparison = accuracy["comparison"]
+    if comparison is None:
+        return "\n".join([*lines, NO_CHALLENGER])
+    return "\n".join([*lines, "A/B: " + comparison_caption(comparison), comparison_table(comparison).to_string(
+        index=False)])

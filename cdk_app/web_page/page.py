@@ -131,14 +131,23 @@ def live_detail(chosen: dict[str, Any], past_hours: dict[str, Any]) -> None:
 
 
 def accuracy_view() -> None:
+    """Per model version beside persistence, then the champion and the challenger side by side with the verdict."""
     st.subheader("Accuracy of the stored forecasts")
     st.caption("Each hourly forecast is scored once its three hours have been observed. MAE in bikes; persistence "
                "forecasts that the count will not change.")
-    table = frames.accuracy_table(accuracy(API_URL))
+    scores = accuracy(API_URL)
+    table = frames.accuracy_table(scores)
     if table.empty:
-        st.info("No forecast has been scored yet: the first is, three hours after the first forecast.")
-    else:
-        st.table(table.set_index(["model version", "horizon"]))
+        st.info(frames.NOTHING_SCORED)
+        return
+    st.table(table.set_index(["model version", "horizon"]))
+    st.subheader("Champion against challenger")
+    comparison = scores["comparison"]
+    if comparison is None:
+        st.info(frames.NO_CHALLENGER)
+        return
+    st.caption(frames.comparison_caption(comparison))
+    st.table(frames.comparison_table(comparison).set_index("horizon"))
 
 
 def page() -> None:

@@ -1,5 +1,6 @@
 """`python -m cdk_app collect` as a user runs it: one line per poll, one-line errors on bad feeds, a store that
-survives SIGKILL mid-write, a second collector refused, and the same code as the Lambda function on moto's S3."""
+survives SIGKILL mid-write, a second collector refused, and the same code as the Lambda function on moto's S3,
+with a challenger too."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support.s3_server import s3_bucket
@@ -18,7 +20,7 @@ from support.s3_server import s3_bucket
 from cdk_app.cli import main
 from cdk_app.live_data import lambda_handler
 from cdk_app.live_data.blobs import LocalBlobs, S3Blobs
-from cdk_app.live_data.history import History, hour_end, hour_key
+from cdk_app.live_data.history import CHAMPION, History, hour_end, hour_key
 from cdk_app.local_serving.local_endpoint import LocalEndpoint
 from cdk_app.loopback import free_port
 from cdk_app.paths import REPO_ROOT
@@ -132,17 +134,20 @@ def test_a_second_collector_on_the_same_history_is_refused(feed: GbfsFeedServer,
     assert first.returncode == 0  # SIGTERM stops it cleanly
 
 
+def lambda_environment(monkeypatch: pytest.MonkeyPatch, feed: GbfsFeedServer, s3: Any, bucket: str,
+                       endpoint: LocalEndpoint, **more: str) -> None:
+    """The function's environment as the stack sets it, its AWS calls sent to moto's S3 and the local endpoint."""
+    for name, value in {"FEED_URL": feed.url, "HISTORY_URL": f"s3://{bucket}/history",
+                        "ENDPOINT_NAME": endpoint.endpoint_name, "AWS_ENDPOINT_URL_S3": s3.meta.endpoint_url,
+                        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": endpoint.url, "AWS_ACCESS_KEY_ID": "testing",
+                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "eu-west-3", **more}.items():
+        monkeypatch.setenv(name, value)
+
+
 def test_the_lambda_function_collects_into_s3_and_forecasts(monkeypatch: pytest.MonkeyPatch,
                                                            endpoint: LocalEndpoint) -> None:
     with s3_bucket() as (client, bucket), GbfsFeedServer("velib", SMALL, daily_cycle, START) as feed:
-        monkeypatch.setenv("FEED_URL", feed.url)
-        monkeypatch.setenv("HISTORY_URL", f"s3://{bucket}/history")
-        monkeypatch.setenv("ENDPOINT_NAME", endpoint.endpoint_name)
-        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", client.meta.endpoint_url)
-        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", endpoint.url)
-        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
-            monkeypatch.setenv(name, "testing")
-        monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")
+        lambda_environment(monkeypatch, feed, client, bucket, endpoint)
         for step in range(0, 20 * 3600, 1200):
             feed.clock = START + step
             assert lambda_handler.handler({}, None)["stored"]
@@ -150,3 +155,25 @@ def test_the_lambda_function_collects_into_s3_and_forecasts(monkeypatch: pytest.
         (forecast,) = history.forecasts(history.forecast_hours()[0])
         assert set(forecast.forecasts) == {s.code for s in SMALL}
         assert history.latest() is not None
+
+
+def test_the_lambda_function_sends_each_role_to_its_variant(monkeypatch: pytest.MonkeyPatch,
+                                                           endpoint: LocalEndpoint) -> None:
+    """A real-time endpoint with a challenger, as the stack configures the function: one endpoint, a variant per
+    role. The local endpoint's one variant is AllTraffic, so the champion's forecast is stored and the
+    challenger's is refused: the poll raises, naming it, for the Errors alarm."""
+    with s3_bucket() as (client, bucket), GbfsFeedServer("velib", SMALL, daily_cycle, START) as feed:
+        lambda_environment(monkeypatch, feed, client, bucket, endpoint, ENDPOINT_VARIANT="AllTraffic",
+                           CHALLENGER_ENDPOINT_NAME=endpoint.endpoint_name, CHALLENGER_VARIANT="Challenger")
+        history = History(S3Blobs(bucket, "history", client))
+        for step in range(0, 20 * 3600, 1200):
+            feed.clock = START + step
+            try:
+                lambda_handler.handler({}, None)
+            except lambda_handler.CollectorError as error:
+                assert "challenger forecast" in str(error) and "no production variant Challenger" in str(error)
+                break
+        else:
+            pytest.fail("no forecast was made in 20 hours")
+        (forecast,) = history.forecasts(history.forecast_hours()[0])
+        assert forecast.role == CHAMPION and set(forecast.forecasts) == {s.code for s in SMALL}

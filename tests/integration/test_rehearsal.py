@@ -13,10 +13,41 @@ def test_the_whole_lifecycle_passes_every_check() -> None:
     results = rehearse()
     assert [r.name for r in results] == ["bootstrap", "deploy", "update", "no-change deploy", "failed deploy",
                                          "good deploy after it", "registry: a version", "registry: latest approved",
-                                         "registry: roll back", "warm hours: provisioned", "warm hours: ping",
-                                         "switch to realtime", "back in place", "back: destroy, deploy", "collector",
-                                         "retraining", "destroy"]
+                                         "registry: roll back", "A/B serverless: challenger", "A/B serverless: promote",
+                                         "warm hours: provisioned", "warm hours: ping", "switch to realtime",
+                                         "back in place", "A/B realtime: challenger", "A/B realtime: drop",
+                                         "A/B realtime: promote", "back: destroy, deploy", "collector", "retraining",
+                                         "destroy"]
     checked = {r.name: r.checked for r in results}
+    challenger = "velib-forecast-dev-challenger"
+    assert {f"second endpoint {challenger} InService, serverless 2048 MB x 8, no provisioned concurrency",
+            "velib-forecast-dev kept its name and ARN", "the challenger's model names version 2 of velib-forecast-dev",
+            "model names version 1 of velib-forecast-dev (Containers: ModelPackageName)",
+            "role reads both archives, no other", "2 log groups retention 30 d"} <= set(
+        checked["A/B serverless: challenger"])
+    assert [c for c in checked["A/B serverless: challenger"] if c.startswith(f"4 challenger alarms on {challenger}")]
+    assert {f"{challenger}, its config, model, log group and alarms deleted",
+            "velib-forecast-dev kept its name and ARN",
+            "model names version 2 of velib-forecast-dev (Containers: ModelPackageName)",
+            "the champion's endpoint serves the challenger's version 2"} <= set(checked["A/B serverless: promote"])
+    assert {f"second endpoint {challenger} InService, serverless 2048 MB x 8, no provisioned concurrency",
+            "4 scheduled actions in Europe/Paris", "2 log groups retention 30 d"} <= set(
+        checked["warm hours: provisioned"])
+    assert [c for c in checked["warm hours: provisioned"] if c.startswith("the challenger's model serves its folder's")]
+    assert [c for c in checked["warm hours: provisioned"] if c.startswith("5 champion alarms on velib-forecast-dev")]
+    assert [c for c in checked["warm hours: provisioned"] if c.startswith(f"4 challenger alarms on {challenger}")]
+    assert {f"{challenger}, its config, model, log group and alarms deleted",
+            "velib-forecast-dev kept its name and ARN"} <= set(checked["warm hours: ping"])
+    assert [c for c in checked["warm hours: ping"] if c.startswith("the champion still serves model_version ")]
+    assert {"autoscaling off first (no scalable target)", "variants Champion 0.9 x 2 and Challenger 0.1 x 1",
+            "same endpoint and ARN, updated in place", "blue/green all-at-once, rollback on ServerErrorRate and "
+            "ModelLatencyP99 of either variant", "role reads both archives, no other"} <= set(
+        checked["A/B realtime: challenger"])
+    assert {"one variant left, AllTraffic", "same endpoint and ARN, updated in place"} <= set(
+        checked["A/B realtime: drop"])
+    assert {"the challenger added again", "one variant left, AllTraffic", "same endpoint and ARN, updated in place"
+            } <= set(checked["A/B realtime: promote"])
+    assert [c for c in checked["A/B realtime: promote"] if c.startswith("the champion's model serves its folder's")]
     assert "4 scheduled actions in Europe/Paris" in checked["warm hours: provisioned"]
     assert {"3 ping schedules in Europe/Paris", "ping role: InvokeEndpoint on this endpoint only",
             "alarm on failed pings"} <= set(checked["warm hours: ping"])

@@ -13,12 +13,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 import requests
+from support.fixtures import GUIDE
 
 from cdk_app.child_process import terminate
+from cdk_app.deployment.model_archive import Archive
 from cdk_app.live_data.blobs import LocalBlobs
-from cdk_app.local_serving.model_server import running_model_servers
+from cdk_app.local_serving.model_server import namespaces_available, running_model_servers
 from cdk_app.loopback import free_port, url
 from cdk_app.paths import REPO_ROOT
 from cdk_app.performance.synthetic_feed import GbfsFeedServer, daily_cycle, paris_stations
@@ -39,6 +42,10 @@ def up(archive: Path, log: Path, *options: str) -> Iterator[dict[str, str]]:
         urls = dict(process.stdout.readline().strip().split(": ", 1) for _ in range(3))
         assert set(urls) == {"endpoint-url", "api-url", "ui-url"}, (urls, log.read_text())
         yield urls
+        # its own model servers: with a PID namespace each, other tests' may run on the machine at the same time
+        servers = {child.pid for child in psutil.Process(process.pid).children(recursive=True)} & set(
+            running_model_servers())
+        assert servers
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=90) == 0
     finally:
@@ -46,7 +53,7 @@ def up(archive: Path, log: Path, *options: str) -> Iterator[dict[str, str]]:
     for address in (urls["api-url"], urls["ui-url"]):
         with pytest.raises(requests.ConnectionError):
             requests.get(address, timeout=5)
-    assert running_model_servers() == []
+    assert not servers & set(running_model_servers())
 
 
 @pytest.mark.timeout(300)
@@ -57,6 +64,21 @@ def test_up_starts_all_three_and_ctrl_c_stops_them(archive: Path, tmp_path: Path
                                headers={"Content-Type": "application/json"})
         assert answer.status_code == 200 and json.loads(answer.text)["station_code"] == "16107"
         assert requests.get(f"{urls['ui-url']}/_stcore/health", timeout=30).text == "ok"
+
+
+@pytest.mark.timeout(300)
+def test_up_with_a_challenger_serves_two_models_and_splits_the_stations(archive: Path, challenger_archive: Archive,
+                                                                        tmp_path: Path) -> None:
+    assert namespaces_available(), "two model servers at once need a PID namespace each (root or CAP_SYS_ADMIN)"
+    with up(archive, tmp_path / "up.log", "--challenger-archive", str(challenger_archive.path),
+            "--challenger-weight", "0.5") as urls:
+        answers = [requests.post(f"{urls['api-url']}/predict", json={**GUIDE, "station_code": f"UP{i}"},
+                                 timeout=60).json() for i in range(20)]
+        ab = requests.get(f"{urls['api-url']}/health", timeout=30).json()["ab"]
+    versions = {a["variant"]: a["model_version"] for a in answers}
+    assert set(versions) == {"champion", "challenger"} and versions["challenger"] == challenger_archive.model_version
+    assert versions["champion"] != challenger_archive.model_version
+    assert (ab["challenger"]["weight"], ab["champion"]["forecasts"] + ab["challenger"]["forecasts"]) == (0.5, 20)
 
 
 @pytest.mark.timeout(300)

@@ -1,10 +1,11 @@
 """The web API and the page on a collected history (`api --history`), each a real process: the latest readings,
 forecasts served from the store with no endpoint running, why a station has none, past forecasts against what
-happened, accuracy; a history that changes, one in S3 (moto on loopback); then the page, through Streamlit's
-AppTest and in Debian's headless chromium.
+happened, accuracy and the A/B comparison; a history that changes, one in S3 (moto on loopback); then the page,
+through Streamlit's AppTest and in Debian's headless chromium.
 
 What each test expects is computed here from tests/support/live_history.py's plain functions, not by the code
-under test.
+under test; the A/B's figures are checked that way in tests/unit/test_comparison.py, and here the API must serve
+what `accuracy` prints.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import requests
 from forecast_contract import HISTORY_HOURS, HORIZON_HOURS, HORIZON_KEYS
 from playwright.sync_api import Page
 from streamlit.testing.v1 import AppTest
+from support import ab_history
+from support.ab_history import CHALLENGER_VERSION, CHAMPION_VERSION
 from support.browser import browser_page
 from support.fixtures import GUIDE
 from support.live_history import (
@@ -55,11 +58,13 @@ from cdk_app.live_data.blobs import LocalBlobs, S3Blobs
 from cdk_app.live_data.history import HOUR, History
 from cdk_app.loopback import free_port, url
 from cdk_app.paths import BUILD_DIR, REPO_ROOT
+from cdk_app.web_page.frames import NO_CHALLENGER
 from cdk_app.web_page.launcher import PAGE
 
 pytestmark = pytest.mark.server
 TIMEOUT = 30
 SCREENSHOT = BUILD_DIR / "page-live-screenshot.png"
+AB_SCREENSHOT = BUILD_DIR / "page-ab-screenshot.png"
 PARIS = ZoneInfo("Europe/Paris")
 
 
@@ -176,7 +181,8 @@ def test_the_map_gets_the_latest_stored_forecasts(live_api: str) -> None:
 def test_accuracy_per_model_version_and_horizon(live_api: str) -> None:
     accuracy = get(live_api, "/accuracy")
     expected = expected_accuracy()
-    assert set(accuracy) == {"by_model_version"} and set(accuracy["by_model_version"]) == {"model-a", "model-b"}
+    assert set(accuracy) == {"by_model_version", "comparison"} and accuracy["comparison"] is None  # no challenger
+    assert set(accuracy["by_model_version"]) == {"model-a", "model-b"}
     for version, by_horizon in expected["by_model_version"].items():
         assert list(accuracy["by_model_version"][version]) == list(HORIZON_KEYS)
         for key, numbers in by_horizon.items():
@@ -184,6 +190,30 @@ def test_accuracy_per_model_version_and_horizon(live_api: str) -> None:
             assert set(served) == {"n", "mae", "persistence_mae"} and served["n"] == numbers["n"]
             assert served["mae"] == pytest.approx(numbers["mae"], abs=1e-4)
             assert served["persistence_mae"] == pytest.approx(numbers["persistence_mae"], abs=1e-4)
+
+
+@pytest.fixture(scope="module")
+def ab_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("ab") / "history"
+    ab_history.write_history(History(LocalBlobs(root)))
+    return root
+
+
+@pytest.fixture(scope="module")
+def ab_api(ab_root: Path) -> Iterator[str]:
+    """The API on a history with a champion and a challenger (tests/support/ab_history.py)."""
+    with api_process(url(free_port()), ab_root.parent / "api.log", "--history", str(ab_root)) as api:
+        yield api
+
+
+def test_accuracy_compares_the_champion_and_the_challenger(ab_api: str, ab_root: Path) -> None:
+    """What `accuracy` prints, from the same history (tests/unit/test_comparison.py checks its figures)."""
+    served = get(ab_api, "/accuracy")
+    assert served == ab_history.report(History(LocalBlobs(ab_root)).scores())
+    comparison = served["comparison"]
+    assert (comparison["champion"], comparison["challenger"]) == (CHAMPION_VERSION, CHALLENGER_VERSION)
+    assert [comparison["by_horizon"][k]["verdict"].split(" (")[0] for k in HORIZON_KEYS] == [
+        "challenger better", "not enough evidence yet", "champion better"]
 
 
 def test_past_forecasts_against_what_happened(live_api: str) -> None:
@@ -215,7 +245,7 @@ def test_the_api_follows_the_history_as_it_grows(tmp_path: Path) -> None:
     root = tmp_path / "history"
     with api_process(url(free_port()), tmp_path / "api.log", "--history", str(root)) as api:
         assert get(api, "/stations") == [] and get(api, "/forecasts") == []
-        assert get(api, "/accuracy") == {"by_model_version": {}}
+        assert get(api, "/accuracy") == {"by_model_version": {}, "comparison": None}
         assert "no poll" in get(api, f"/stations/{OPEN}/forecast", 404)["detail"]
         history = History(LocalBlobs(root))
         write_history(history)
@@ -291,6 +321,29 @@ def test_the_page_shows_accuracy_per_model_version(live_api: str, monkeypatch: p
     assert set(table["beats persistence"]) == {"yes", "no"}  # model-a loses somewhere, model-b wins
 
 
+def test_the_page_shows_the_champion_and_the_challenger_side_by_side(ab_api: str,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    at = page_test(ab_api, monkeypatch)
+    at.radio[0].set_value("Accuracy").run()
+    assert not at.exception
+    comparison = get(ab_api, "/accuracy")["comparison"]
+    assert [s.value for s in at.subheader] == ["Accuracy of the stored forecasts", "Champion against challenger"]
+    assert any(f"Champion {CHAMPION_VERSION} against challenger {CHALLENGER_VERSION}" in c.value for c in at.caption)
+    table = at.table[1].value
+    assert list(table.index) == list(HORIZON_KEYS)
+    for key, served in comparison["by_horizon"].items():
+        row = table.loc[key]
+        assert (row["champion MAE"], row["challenger MAE"], row["95% CI"], row["verdict"]) == (
+            f"{served['champion_mae']:.2f}", f"{served['challenger_mae']:.2f}",
+            f"[{served['ci_low']:+.2f}, {served['ci_high']:+.2f}]", served["verdict"])
+
+
+def test_a_page_without_a_challenger_says_so(live_api: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    at = page_test(live_api, monkeypatch)
+    at.radio[0].set_value("Accuracy").run()
+    assert at.info[0].value == NO_CHALLENGER and len(at.table) == 1
+
+
 def map_pixel(page: Page, code: str, zoom: int = 11) -> tuple[float, float]:
     """Where deck.gl draws a station: Web Mercator (512-pixel world at zoom 0) around the map's centre, the
     middle of the stations' bounds, as the page sets it."""
@@ -338,3 +391,21 @@ def test_the_live_page_in_a_real_browser(live_api: str, tmp_path: Path) -> None:
         table = page.locator('[data-testid="stTable"]')
         table.get_by_text(MODEL_B).first.wait_for(timeout=60_000)
         assert "yes" in table.inner_text() and page.get_by_text("Traceback").count() == 0
+
+
+def test_the_ab_verdicts_in_a_real_browser(ab_api: str, tmp_path: Path) -> None:
+    with ui_process(ab_api, tmp_path / "ui.log") as ui, browser_page() as page:
+        page.goto(ui, timeout=60_000)
+        page.get_by_text("Accuracy", exact=True).click()
+        tables = page.locator('[data-testid="stTable"]')
+        tables.nth(1).get_by_text("champion better").wait_for(timeout=60_000)
+        text = tables.nth(1).inner_text()
+        for needed in ("champion MAE", "challenger MAE", "95% CI", "challenger better", "not enough evidence yet (n = ",
+                       "champion better"):
+            assert needed in text
+        assert CHALLENGER_VERSION in tables.nth(0).inner_text() and CHAMPION_VERSION in tables.nth(0).inner_text()
+        page.get_by_text(f"Champion {CHAMPION_VERSION} against challenger {CHALLENGER_VERSION}").wait_for(
+            timeout=30_000)
+        AB_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(AB_SCREENSHOT), full_page=True)
+        assert page.get_by_text("Traceback").count() == 0

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -121,7 +124,8 @@ def test_a_deploy_takes_a_model_version_and_resolves_it_before_synth(workflow: s
     assert steps[resolve]["if"] == "steps.model.outputs.model_version != ''"  # empty: the repository's artifacts/
     assert '-c model_version="$MODEL_VERSION" -c model_version_force="$FORCE"' in steps[deploy]["run"]
     assert steps[deploy]["env"] == {"MODEL_VERSION": "${{ steps.model.outputs.model_version }}",
-                                    "FORCE": "${{ inputs.model_version_force && 'true' || 'false' }}"}
+                                    "FORCE": "${{ inputs.model_version_force && 'true' || 'false' }}",
+                                    "CHALLENGER_VERSION": "${{ steps.challenger.outputs.challenger_version }}"}
     # what a person typed reaches the shell as a variable, never as text of the script
     assert all("inputs." not in step.get("run", "") for step in steps)
 
@@ -140,3 +144,40 @@ def test_dev_follows_the_registry_on_a_schedule_deploying_only_a_new_version() -
     assert step_index(steps, "resolve-model") < changed < step_index(steps, "cdk deploy")
     for text in ("cdk deploy", "cdk_app smoke"):
         assert steps[step_index(steps, text)]["if"] == "steps.changed.outputs.deploy != 'false'"
+
+
+def run_challenger_step(workflow: str, tmp_path: Path, typed: str, in_cdk_json: str) -> tuple[str, list[str]]:
+    """The step's own script, run by bash in a checkout-like folder whose .venv/bin/python records its arguments:
+    what it outputs for the deploy, and the commands it ran."""
+    step = next(step for step in steps_of(workflow) if step.get("id") == "challenger")
+    (tmp_path / ".venv" / "bin").mkdir(parents=True, exist_ok=True)
+    python = tmp_path / ".venv" / "bin" / "python"
+    python.write_text('#!/bin/sh\necho "$*" >> calls.txt\n')
+    python.chmod(0o755)
+    (tmp_path / "cdk.json").write_text(json.dumps({"context": {"challenger_version": in_cdk_json}}))
+    for name in ("calls.txt", "output.txt"):
+        (tmp_path / name).write_text("")
+    env = {"PATH": os.environ["PATH"], "GITHUB_OUTPUT": str(tmp_path / "output.txt"), "INPUT_CHALLENGER": typed}
+    subprocess.run(["bash", "-e", "-c", step["run"]], cwd=tmp_path, env=env, check=True, timeout=30)
+    return (tmp_path / "output.txt").read_text(), (tmp_path / "calls.txt").read_text().splitlines()
+
+
+@pytest.mark.parametrize(("workflow", "stage"), [("deploy-dev.yml", "dev"), ("deploy-prod.yml", "prod")])
+def test_a_deploy_resolves_a_registry_challenger_and_passes_it_to_deploy_and_smoke(workflow: str, stage: str,
+                                                                                   tmp_path: Path) -> None:
+    assert shutil.which("jq"), "jq is on GitHub's runners; install it here (apt-get install jq)"
+    inputs = load(workflow)["on"]["workflow_dispatch"]["inputs"]
+    assert (inputs["challenger_version"]["type"], inputs["challenger_version"]["default"]) == ("string", "")
+    resolve = [f"-m cdk_app resolve-model --stage {stage} --challenger --version 4"]
+    assert run_challenger_step(workflow, tmp_path, "", "4") == ("challenger_version=4\n", resolve)
+    assert run_challenger_step(workflow, tmp_path, "4", "") == ("challenger_version=4\n", resolve)
+    # a folder is deployed as it is; "none" typed by hand drops cdk.json's challenger
+    folder = "build/candidate"
+    assert run_challenger_step(workflow, tmp_path, "", folder) == (f"challenger_version={folder}\n", [])
+    assert run_challenger_step(workflow, tmp_path, "none", "4") == ("challenger_version=\n", [])
+    steps = steps_of(workflow)
+    deploy, smoke = step_index(steps, "cdk deploy"), step_index(steps, "cdk_app smoke")
+    assert next(i for i, s in enumerate(steps) if s.get("id") == "challenger") < deploy < smoke
+    assert '-c challenger_version="$CHALLENGER_VERSION"' in steps[deploy]["run"]
+    assert '-c challenger_version="$CHALLENGER_VERSION"' in steps[smoke]["run"]
+    assert steps[smoke]["env"] == {"CHALLENGER_VERSION": "${{ steps.challenger.outputs.challenger_version }}"}

@@ -1,7 +1,7 @@
-"""One owner for the suite's local endpoint, because the SageMaker toolkit allows one model server per machine.
+"""One owner for the suite's local endpoints: the champion's, and for the A/B tests a challenger's beside it.
 
-Tests that need the endpoint ask for it and share one; tests that start servers of their own ask for the
-machine to be free of it, and the owner stops it (the next test that needs it starts it again). No test
+Tests that need an endpoint ask for it and share it; tests that start servers of their own ask for the machine
+to be free of them, and the owner stops them all (the next test that needs one starts it again). No test
 depends on the order modules run in.
 """
 
@@ -17,16 +17,17 @@ READY_TIMEOUT_SECONDS = 120.0
 class EndpointOwner:
     def __init__(self, archive: Path) -> None:
         self.archive = archive
-        self.endpoint: LocalEndpoint | None = None
+        self.endpoints: dict[Path, LocalEndpoint] = {}
 
-    def running(self) -> LocalEndpoint:
-        if self.endpoint is None:
-            endpoint = LocalEndpoint(self.archive, ready_timeout=READY_TIMEOUT_SECONDS)
+    def running(self, archive: Path | None = None) -> LocalEndpoint:
+        """The endpoint serving `archive` (default: the champion's), started if it is not running."""
+        wanted = archive or self.archive
+        if wanted not in self.endpoints:
+            endpoint = LocalEndpoint(wanted, ready_timeout=READY_TIMEOUT_SECONDS)
             endpoint.start()
-            self.endpoint = endpoint
-        return self.endpoint
+            self.endpoints[wanted] = endpoint
+        return self.endpoints[wanted]
 
     def stopped(self) -> None:
-        if self.endpoint is not None:
-            self.endpoint.stop()
-            self.endpoint = None
+        while self.endpoints:
+            self.endpoints.popitem()[1].stop()

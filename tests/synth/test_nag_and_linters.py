@@ -22,6 +22,7 @@ from stacks.velib_forecast_app import build_app
 
 CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
 WARM = "Mon-Fri 07:00-10:00,16:30-20:00"
+CHALLENGER = "<challenger_dir>"  # stands for the challenger_dir fixture's folder
 MODES: dict[str, dict[str, str]] = {
     "serverless": {},
     "warm-ping": {"warm_hours": WARM},
@@ -30,6 +31,10 @@ MODES: dict[str, dict[str, str]] = {
     "collector": {"collector": "true"},
     "retrain": {"collector": "true", "retrain_schedule": "cron(0 3 ? * MON *)"},
     "model-version": {"model_version": "3"},  # a registry version: support.synth's MODEL_VERSION_FIXTURE
+    # An A/B: serverless, a second endpoint (with the collector, which invokes both); real-time, a second variant,
+    # autoscaled at a 30 % share.
+    "ab-serverless": {"collector": "true", "challenger_version": CHALLENGER},
+    "ab-realtime": {"endpoint_type": "realtime", "challenger_version": CHALLENGER, "challenger_weight": "0.3"},
 }
 # Each check checkov fails on is either fixed or skipped in the template with its reason.
 SERVERLESS_SKIPS = {"CKV_AWS_370"}  # model network isolation: not supported by Serverless Inference
@@ -37,7 +42,8 @@ SERVERLESS_SKIPS = {"CKV_AWS_370"}  # model network isolation: not supported by 
 COLLECTOR_SKIPS = {"CKV_AWS_18", "CKV_AWS_116", "CKV_AWS_117"}
 RECORDED_SKIPS = {"serverless": SERVERLESS_SKIPS, "warm-ping": SERVERLESS_SKIPS, "warm-provisioned": SERVERLESS_SKIPS,
                   "realtime": set(), "collector": SERVERLESS_SKIPS | COLLECTOR_SKIPS,
-                  "retrain": SERVERLESS_SKIPS | COLLECTOR_SKIPS, "model-version": SERVERLESS_SKIPS}
+                  "retrain": SERVERLESS_SKIPS | COLLECTOR_SKIPS, "model-version": SERVERLESS_SKIPS,
+                  "ab-serverless": SERVERLESS_SKIPS | COLLECTOR_SKIPS, "ab-realtime": set()}
 
 
 @pytest.fixture(params=list(MODES))
@@ -45,7 +51,9 @@ def mode_app(request: pytest.FixtureRequest, synth_app: Callable[..., Synthesize
              monkeypatch: pytest.MonkeyPatch) -> tuple[str, Synthesized]:
     """The app in each serving mode: every checker must be clean in all of them."""
     monkeypatch.setattr(registry_version, "MODEL_VERSION_FILE", MODEL_VERSION_FIXTURE)
-    return request.param, synth_app(**MODES[request.param])
+    overrides = {key: request.getfixturevalue("challenger_dir") if value == CHALLENGER else value
+                 for key, value in MODES[request.param].items()}
+    return request.param, synth_app(**overrides)
 
 
 def test_cdk_nag_finds_nothing_unacknowledged(mode_app: tuple[str, Synthesized]) -> None:

@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
+from forecast_contract import artifacts_version
 from support.synth import ACCOUNT, DEFAULT_CONTEXT
 
 from cdk_app.deployment.config import (
     KEYS,
+    ChallengerSettings,
     CollectorSettings,
     ConfigError,
     DeploymentConfig,
     GateMargins,
     ServerlessSettings,
+    Variant,
     load_config,
 )
+from cdk_app.paths import ARTIFACTS_DIR, REPO_ROOT
+from cdk_app.rehearsal.challenger_model import challenger_artifacts
 
 
 def config_with(**overrides: Any) -> DeploymentConfig:
@@ -215,3 +223,91 @@ def test_the_gate_margins_default_to_2_and_1_percent_and_take_strings() -> None:
 def test_each_bad_gate_margin_names_its_key(key: str, value: Any) -> None:
     with pytest.raises(ConfigError, match=rf"context key '{key}': must be a number 0-50"):
         config_with(**{key: value})
+
+
+# ---------------------------------------------------------------- the A/B challenger
+
+@pytest.fixture(scope="module")
+def challenger_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Another model: artifacts/ with its weights scaled."""
+    return challenger_artifacts(ARTIFACTS_DIR, tmp_path_factory.mktemp("challenger") / "artifacts")
+
+
+def test_no_challenger_by_default_and_its_weight_is_checked_all_the_same() -> None:
+    config = config_with()
+    assert config.challenger is None and config.challenger_variant is None and config.challenger_fleet is None
+    assert config.champion_variant == Variant("champion", "velib-forecast-dev", "AllTraffic")
+    with pytest.raises(ConfigError, match="context key 'challenger_weight'"):
+        config_with(challenger_weight="0")
+
+
+def test_a_challenger_folder_is_hashed_and_weighted(challenger_dir: Path) -> None:
+    config = config_with(challenger_version=str(challenger_dir), challenger_weight="0.25")
+    assert config.challenger == ChallengerSettings(0.25, artifacts_version(challenger_dir), challenger_dir, None)
+    assert config.challenger.champion_weight == 0.75
+    assert config.challenger_endpoint_name == "velib-forecast-dev-challenger"
+    assert config.champion_variant == Variant("champion", "velib-forecast-dev", "AllTraffic")
+    assert config.challenger_variant == Variant("challenger", "velib-forecast-dev-challenger", "AllTraffic")
+    assert config.challenger_fleet is None  # serverless
+    relative = os.path.relpath(challenger_dir, REPO_ROOT)  # a relative path is the repository root's
+    found = config_with(challenger_version=relative).challenger
+    assert found is not None and found.artifacts_dir == REPO_ROOT / relative
+
+
+def test_a_realtime_challenger_is_a_variant_with_its_share_of_the_fleet(challenger_dir: Path) -> None:
+    config = config_with(challenger_version=str(challenger_dir), endpoint_type="realtime")
+    assert config.champion_variant == Variant("champion", "velib-forecast-dev", "Champion")
+    assert config.challenger_variant == Variant("challenger", "velib-forecast-dev", "Challenger")
+    fleet = config.challenger_fleet
+    assert fleet is not None and (fleet.count_min, fleet.count_max, fleet.autoscaled) == (1, 1, False)
+
+
+@pytest.mark.parametrize(("weight", "counts", "expected"), [
+    (0.1, (2, 4), (1, 1)), (0.3, (2, 4), (1, 2)), (0.5, (4, 4), (2, 2)), (0.1, (30, 40), (3, 4)),
+    (0.01, (1, 1), (1, 1)), (0.99, (2, 3), (2, 3)),
+])
+def test_the_challengers_fleet_carries_its_share_at_the_same_load_per_instance(
+        weight: float, counts: tuple[int, int], expected: tuple[int, int]) -> None:
+    fleet = config_with(endpoint_type="realtime", instance_count_min=str(counts[0]),
+                        instance_count_max=str(counts[1])).realtime
+    assert fleet is not None
+    share = fleet.share(weight)
+    assert (share.count_min, share.count_max) == expected
+    assert (share.instance, share.invocations_per_instance) == (fleet.instance, fleet.invocations_per_instance)
+
+
+@pytest.mark.parametrize("value", [0, 1, "1.0", -0.1, "1.5", "abc", "nan", "inf", True, ""])
+def test_a_weight_outside_zero_and_one_names_its_key(value: Any) -> None:
+    with pytest.raises(ConfigError, match=rf"^context key 'challenger_weight': must be a number strictly between 0 "
+                                          rf"and 1 \(the challenger's share\), got {re.escape(repr(value))}$"):
+        config_with(challenger_weight=value)
+
+
+def test_a_challenger_that_is_no_folder_of_artifacts_names_its_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^context key 'challenger_version': must be a registry version number, "
+                                          r"latest-approved, or a folder of model artifacts, or empty, got "
+                                          r"'no/such/folder'$"):
+        config_with(challenger_version="no/such/folder")
+    with pytest.raises(ConfigError, match=r"^context key 'challenger_version': best_model\.pth: missing from the "
+                                          r"model directory"):
+        config_with(challenger_version=str(tmp_path))
+
+
+def test_the_challenger_must_differ_from_the_champion(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^context key 'challenger_version': 'artifacts' is the champion's own "
+                                          rf"model \(model_version {artifacts_version(ARTIFACTS_DIR)}\); an A/B "
+                                          "needs another one$"):
+        config_with(challenger_version="artifacts")
+    copy = shutil.copytree(ARTIFACTS_DIR, tmp_path / "copy")  # the same files elsewhere: the same model
+    with pytest.raises(ConfigError, match="is the champion's own model"):
+        config_with(challenger_version=str(copy))
+
+
+def test_the_champion_compared_is_the_artifacts_folder_deployed(challenger_dir: Path, tmp_path: Path) -> None:
+    """With artifacts_dir pointing at the challenger's folder, the repository's artifacts may challenge it."""
+    config = config_with(artifacts_dir=str(challenger_dir), challenger_version="artifacts")
+    assert config.challenger is not None and config.challenger.model_version == artifacts_version(ARTIFACTS_DIR)
+    incomplete = shutil.copytree(ARTIFACTS_DIR, tmp_path / "incomplete")
+    (incomplete / "config.json").unlink()
+    with pytest.raises(ConfigError, match=r"^context key 'artifacts_dir': config\.json: missing"):
+        config_with(artifacts_dir=str(incomplete), challenger_version=str(challenger_dir))

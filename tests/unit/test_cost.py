@@ -13,6 +13,7 @@ import pytest
 
 from cdk_app.deployment.config import CollectorSettings
 from cdk_app.paths import REPO_ROOT
+from cdk_app.performance.ab_cost import FORECAST_KB, SCORE_KB, PairedComparison
 from cdk_app.performance.bench_rows import STACK_BATCH, STACK_SEQUENTIAL
 from cdk_app.performance.cost import (
     HOURS_PER_MONTH,
@@ -208,8 +209,8 @@ def test_the_collectors_usage_by_hand() -> None:
     assert usage["Lambda"] == pytest.approx(730 * 1e-6 + 2190 * 1e-5)
     # PUTs and LISTs: 730 polls x 3 + 730 hours x 6; GETs: 730 x 2 + 730 x 30
     assert usage["S3 requests"] == pytest.approx(6570 * 1e-5 + 23_360 * 1e-6)
-    # 10 days x 24 h x 330 KB of history, and 24 polls a day x 7 days x 576 KB overwritten
-    assert usage["S3 storage"] == pytest.approx((79_200 + 96_768) / 1024**2 * 0.02)
+    # 10 days x 24 h x 406 KB of history, and 24 polls a day x 7 days x 576 KB overwritten
+    assert usage["S3 storage"] == pytest.approx((97_440 + 96_768) / 1024**2 * 0.02)
     # 730 batches of 0.5 s x 2 GB x $0.001, and 1 GB of data each at $0.016
     assert usage["endpoint"] == pytest.approx(730 * (0.001 + 0.016))
 
@@ -253,7 +254,7 @@ def test_cost_prints_the_collector_by_interval_and_includes_it_with_the_flag(tmp
     # Hourly polls, at the default us-east-1 prices: 730 polls of 1 s and 730 hourly waits of 2.1 s, at 1 GB arm64
     lambda_ = 730 * 0.20 / 1e6 + 730 * 3.1 * 0.0000133334
     requests = (730 * 3 + 730 * 6) * 0.005 / 1000 + (730 * 2 + 730 * 30) * 0.0004 / 1000
-    storage = (400 * 24 * 330 + 24 * 7 * 576) / 1024**2 * 0.023  # cdk.json keeps 400 days
+    storage = (400 * 24 * 406 + 24 * 7 * 576) / 1024**2 * 0.023  # cdk.json keeps 400 days
     endpoint = 730 * 0.1 * 1 * 0.001  # 100 ms at 1 GB, $0.001/GB-s
     assert rows["60"][1:] == [f"${v:.4f}" for v in (lambda_, requests, storage, endpoint, 0.10,
                                                       lambda_ + requests + storage + endpoint + 0.10)]
@@ -261,3 +262,36 @@ def test_cost_prints_the_collector_by_interval_and_includes_it_with_the_flag(tmp
     assert "collector: every 5 min, in every column" in included.stdout and "collector: every" not in plain.stdout
     zero = [float(cost_row(out.stdout, "0")[1].strip("$")) for out in (plain, included)]
     assert zero[1] > zero[0] + 0.10  # serverless with no request: its standing charges, then the collector too
+
+
+# ---------------------------------------------------------------- an A/B
+
+def test_the_paired_comparison_by_hand() -> None:
+    paired = PairedComparison(endpoint_gb_seconds=0.4, endpoint_per_gb_second=0.001, data_cost=0.002,
+                              lambda_wait_s=3.0, lambda_memory_mb=512, lambda_per_gb_second=1e-5, s3_per_put=1e-5,
+                              s3_per_get=1e-6, s3_per_gb_month=0.02, retention_days=10)
+    parts = paired.monthly()
+    assert parts["endpoint"] == pytest.approx(730 * (0.4 * 0.001 + 0.002))  # one more all-station call an hour
+    assert parts["Lambda"] == pytest.approx(730 * 3.0 * 0.5 * 1e-5)  # the collector waits for it at 0.5 GB
+    # a forecast and a score written and the forecast read back, an hour; both kept 10 days
+    assert parts["S3"] == pytest.approx(730 * (2e-5 + 1e-6) + 10 * 24 * (FORECAST_KB + SCORE_KB) / 1024**2 * 0.02)
+
+
+def test_an_ab_adds_its_standing_and_its_comparison_to_every_mode(tmp_path: Path) -> None:
+    bench = str(write_bench(tmp_path))  # hourly batch 100 ms, cold start 2 s
+    args = ("--bench", bench, "--memory-mb", "1024", "--price-per-gb-second", "0.001", "--price-per-gb-data", "0",
+            "--instance-price", "1", "--collector", "--collector-memory-mb", "1024", "--requests", "0")
+    plain, ab = run_cost(*args), run_cost(*args, "--ab", "--challenger-weight", "0.25")
+    assert plain.returncode == 0 and ab.returncode == 0, plain.stderr + ab.stderr
+    added = [float(after.strip("$").replace(",", "")) - float(before.strip("$").replace(",", ""))
+             for before, after in zip(cost_row(plain.stdout, "0")[1:], cost_row(ab.stdout, "0")[1:], strict=True)]
+    storage = 400 * 24 * (FORECAST_KB + SCORE_KB) / 1024**2 * 0.023 + 730 * (2 * 0.005 + 0.0004) / 1000
+    waits = 730 * 0.0000133334  # at 1 GB: the cold start (2 s) and the batch (0.1 s) on serverless, the batch alone
+    serverless = 4 * 0.10 + 730 * 0.1 * 0.001 + waits * 2.1 + storage  # its 4 alarms, its hourly batch at 1 GB
+    # a quarter of a 2-4 fleet is 1 instance at $1/h (RealtimeSettings.share), its 5 alarms; the batch is paid for
+    realtime = HOURS_PER_MONTH * 1 + 5 * 0.10 + waits * 0.1 + storage
+    assert added[:2] == pytest.approx([serverless, serverless], abs=1e-4)
+    # bills of $10 and more are printed in cents; the challenger's endpoint is on demand beside a provisioned one
+    assert added[2:] == pytest.approx([serverless, realtime], abs=0.0101)  # two roundings to the cent
+    assert "A/B: in every column" in ab.stdout and "A/B: in every column" not in plain.stdout
+    assert "an A/B with a challenger at 0.25 of the requests" in ab.stdout

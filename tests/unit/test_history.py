@@ -3,7 +3,9 @@ the same layout on disk and in S3 (moto on loopback), and scores summed into acc
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,8 @@ from support.s3_server import s3_bucket
 
 from cdk_app.live_data.blobs import HistoryInUseError, LocalBlobs, S3Blobs, open_blobs
 from cdk_app.live_data.history import (
+    CHALLENGER,
+    CHAMPION,
     CityForecast,
     History,
     Score,
@@ -95,9 +99,38 @@ def test_scoring_against_what_happened() -> None:
     assert score.n == {"T+1h": 2, "T+2h": 1, "T+3h": 0}
     assert score.abs_error == {"T+1h": 1.0 + 1.0, "T+2h": 0.0, "T+3h": 0.0}
     assert score.persistence_abs_error == {"T+1h": 2.0 + 2.0, "T+2h": 2.0, "T+3h": 0.0}
+    assert score.case_errors == {"T+1h": {"a": 1.0, "b": 1.0}, "T+2h": {"a": 0.0}, "T+3h": {}}  # to pair on
+    assert score.role == "champion"
     summary = accuracy([score, score])["by_model_version"]["v1"]
     assert summary["T+1h"] == {"n": 4, "mae": 1.0, "persistence_mae": 2.0}
     assert summary["T+3h"] == {"n": 0, "mae": None, "persistence_mae": None}
+
+
+def test_each_forecast_and_score_names_its_role(history: History) -> None:
+    assert history.forecast_roles(H) == {}  # nothing listed: nothing read
+    forecast = CityForecast(H, "v2", {"a": {"T+1h": 5.0, "T+2h": 6.0, "T+3h": 7.0}}, {"a": 4.0}, CHALLENGER)
+    history.put_forecast(forecast)
+    history.put_forecast(replace(forecast, model_version="v1", role=CHAMPION))
+    assert history.forecast_roles(H) == {CHAMPION: "v1", CHALLENGER: "v2"}
+    seen = {"a": Reading("a", 6, None, None, None, True, True, 0)}
+    history.put_score(score_forecast(forecast, dict.fromkeys(("T+1h", "T+2h", "T+3h"), seen)))
+    (key,) = history.blobs.keys("scores/")
+    assert history.score(key).role == CHALLENGER and history.score(key).case_errors == {
+        "T+1h": {"a": 1.0}, "T+2h": {"a": 0.0}, "T+3h": {"a": 1.0}}
+
+
+def test_files_written_before_ab_are_the_champions_and_cannot_be_paired(history: History) -> None:
+    """Forecasts and scores as the collector wrote them before A/B: no role, no cases."""
+    key = hour_key(H)
+    history.blobs.write(f"forecasts/{key}/v0.json", json.dumps({
+        "hour": H, "model_version": "v0", "forecasts": {"a": {"T+1h": 5.0, "T+2h": 6.0, "T+3h": 7.0}},
+        "last_counts": {"a": 4.0}}).encode())
+    history.blobs.write(f"scores/{key}/v0.json", json.dumps({
+        "hour": H, "model_version": "v0", "n": {"T+1h": 1}, "abs_error": {"T+1h": 1.0},
+        "persistence_abs_error": {"T+1h": 2.0}}).encode())
+    assert history.forecast_roles(H) == {CHAMPION: "v0"}
+    (score,) = history.scores()
+    assert (score.role, score.case_errors, score.n) == (CHAMPION, None, {"T+1h": 1})
 
 
 def test_a_second_local_collector_is_refused(tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
 """The page's tables from what the API answers: the map's colours and tooltips, the live chart's times, the
-accuracy table's verdict."""
+accuracy table's verdict, the A/B table."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from cdk_app.web_page.api_calls import GREEN, GREY, RED
-from cdk_app.web_page.frames import accuracy_table, live_chart, map_frame, reading_summary
+from cdk_app.web_page.frames import (
+    accuracy_table,
+    comparison_caption,
+    comparison_table,
+    live_chart,
+    map_frame,
+    reading_summary,
+)
 
 
 def station(code: str = "16107", **change: Any) -> dict[str, Any]:
@@ -61,3 +68,19 @@ def test_the_accuracy_table_says_whether_the_model_beats_persistence() -> None:
     table = accuracy_table(accuracy)
     assert list(table["beats persistence"]) == ["yes", "no", "no data yet"]
     assert list(table["MAE"]) == ["1.50", "3.00", "-"]
+
+
+def test_the_comparison_table_puts_the_two_models_side_by_side() -> None:
+    comparison = {"champion": "v1", "challenger": "v2", "first_hour": "2025-11-30T13:00+01:00",
+                  "last_hour": "2025-12-01T12:00+01:00", "confidence_level": 0.95, "min_hours": 24, "by_horizon": {
+                      "T+1h": {"n": 7200, "hours": 24, "champion_mae": 1.5, "challenger_mae": 1.25,
+                               "difference": -0.25, "ci_low": -0.4, "ci_high": -0.1, "verdict": "challenger better"},
+                      "T+2h": {"n": 300, "hours": 1, "champion_mae": 2.0, "challenger_mae": 2.0, "difference": 0.0,
+                               "ci_low": None, "ci_high": None, "verdict": "not enough evidence yet (n = 300)"}}}
+    table = comparison_table(comparison)
+    assert table.to_dict("records") == [
+        {"horizon": "T+1h", "n": 7200, "hours": 24, "champion MAE": "1.50", "challenger MAE": "1.25",
+         "difference": "-0.25", "95% CI": "[-0.40, -0.10]", "verdict": "challenger better"},
+        {"horizon": "T+2h", "n": 300, "hours": 1, "champion MAE": "2.00", "challenger MAE": "2.00",
+         "difference": "+0.00", "95% CI": "-", "verdict": "not enough evidence yet (n = 300)"}]
+    assert "from Sun 30 Nov 13:00 to Mon 01 Dec 12:00" in comparison_caption(comparison)

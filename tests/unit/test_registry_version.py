@@ -16,6 +16,7 @@ from cdk_app.deployment.config import ConfigError, DeploymentConfig, load_config
 from cdk_app.deployment.registry_version import RegistryVersion, RegistryVersionError, read_version_file
 
 RESOLVE_3 = "run `python -m cdk_app resolve-model --stage dev --version 3 --region eu-west-3` before synth"
+MODEL_VERSION_ARN_5 = "arn:aws:sagemaker:eu-west-3:123456789012:model-package/velib-forecast-dev/5"
 
 
 @pytest.fixture
@@ -35,11 +36,12 @@ def config_with(**overrides: Any) -> DeploymentConfig:
     return load_config({**DEFAULT_CONTEXT, **overrides}, ACCOUNT)
 
 
-def refusal(**overrides: Any) -> str:
+def refusal(key: str = "model_version", **overrides: Any) -> str:
+    """The one-line message of a refusal, which must name `key`."""
     with pytest.raises(ConfigError) as error:
         config_with(**overrides)
     message = str(error.value)
-    assert message.startswith("context key 'model_version': ") and "\n" not in message
+    assert message.startswith(f"context key '{key}': ") and "\n" not in message
     return message
 
 
@@ -149,3 +151,64 @@ def test_the_dataclass_refuses_what_it_cannot_grant() -> None:
     fields = json.loads(MODEL_VERSION_FIXTURE.read_text())
     with pytest.raises(RegistryVersionError, match="not an ECR image URI"):
         RegistryVersion(**{**fields, "image": "public.ecr.aws/pytorch:latest"})
+
+
+# ---------------------------------------------------------------- the A/B's challenger: build/challenger-version.json
+
+RESOLVE_CHALLENGER_4 = ("run `python -m cdk_app resolve-model --stage dev --challenger --version 4 --region "
+                        "eu-west-3` before synth")
+
+
+@pytest.fixture
+def challenger_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Path]:
+    """The challenger's own file, as `resolve-model --challenger --version 4` writes it, with some fields replaced."""
+    path = tmp_path / "challenger-version.json"
+    monkeypatch.setattr(registry_version, "CHALLENGER_VERSION_FILE", path)
+    fixture = json.loads(MODEL_VERSION_FIXTURE.read_text())
+    version_4 = {**fixture, "version": 4, "requested": 4, "model_version": "4b8d0e2f6a13",
+                 "arn": fixture["arn"].replace("/3", "/4")}
+
+    def write(**changes: Any) -> Path:
+        path.write_text(json.dumps({**version_4, **changes}))
+        return path
+
+    return write
+
+
+def test_a_challenger_version_is_read_from_its_own_file(version_file: Callable[..., Path],
+                                                        challenger_file: Callable[..., Path]) -> None:
+    version_file()
+    written = challenger_file()
+    challenger = config_with(model_version=3, challenger_version="4").challenger
+    assert challenger is not None and challenger.registry_version == read_version_file(written)
+    assert (challenger.model_version, challenger.artifacts_dir, challenger.weight) == ("4b8d0e2f6a13", None, 0.1)
+    champion = config_with(model_version=3, challenger_version="4").registry_version
+    assert champion is not None and champion.version == 3  # each from its own file
+
+
+def test_a_missing_or_stale_challenger_file_says_to_resolve_the_challenger(
+        challenger_file: Callable[..., Path]) -> None:
+    message = refusal("challenger_version", challenger_version=4)
+    assert "challenger-version.json is missing (synth never calls AWS)" in message
+    assert message.endswith(RESOLVE_CHALLENGER_4)
+    challenger_file(version=5, requested=5, arn=MODEL_VERSION_ARN_5)
+    message = refusal("challenger_version", challenger_version=4)
+    assert "challenger-version.json names version 5, resolved for 5, not 4" in message
+    assert message.endswith(RESOLVE_CHALLENGER_4)
+
+
+def test_an_unapproved_challenger_is_refused_unless_forced(challenger_file: Callable[..., Path]) -> None:
+    challenger_file(status="Rejected")
+    assert refusal("challenger_version", challenger_version=4) == (
+        "context key 'challenger_version': version 4 of velib-forecast-dev is Rejected, not Approved; deploy an "
+        "approved version, or this one with -c model_version_force=true")
+    forced = config_with(challenger_version=4, model_version_force="true").challenger
+    assert forced is not None and forced.registry_version is not None and forced.registry_version.status == "Rejected"
+
+
+def test_a_challenger_version_that_serves_the_champions_model_is_refused(
+        version_file: Callable[..., Path], challenger_file: Callable[..., Path]) -> None:
+    version_file()
+    challenger_file(model_version="3f2a9c1b7e40")  # version 3's artifacts, registered again as version 4
+    assert "is the champion's own model (model_version 3f2a9c1b7e40)" in refusal("challenger_version",
+        model_version=3, challenger_version=4)

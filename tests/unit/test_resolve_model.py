@@ -41,6 +41,7 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv(key, value)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
     monkeypatch.setattr(registry_version, "MODEL_VERSION_FILE", tmp_path / "model-version.json")
+    monkeypatch.setattr(registry_version, "CHALLENGER_VERSION_FILE", tmp_path / "challenger-version.json")
 
 
 def sagemaker(url: str) -> Any:
@@ -136,3 +137,24 @@ def test_the_command_fails_in_one_line(registry_url: str, capsys: pytest.Capture
     assert exit_.value.code == 2
     assert ("argument --version: must be a registry version number (1, 2, ...) or latest-approved, got 'seven'"
             in capsys.readouterr().err)
+
+
+def test_the_challenger_is_resolved_into_its_own_file_and_synth_serves_both(
+        registry_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    stage = stage_with(registry_url, "Approved", "Approved")
+    assert main(["resolve-model", "--stage", stage, "--version", "1", "--endpoint-url", registry_url]) == 0
+    assert main(["resolve-model", "--stage", stage, "--challenger", "--version", "2",
+                 "--endpoint-url", registry_url]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"{endpoint_name_for(stage)} version 2: Approved, model_version 000000000002, s3://models/{stage}/2.tar.gz; "
+        "written to build/challenger-version.json: deploy it with -c challenger_version=2")
+    assert (read_version_file().version, read_version_file(registry_version.CHALLENGER_VERSION_FILE).version) == (1, 2)
+    config = load_config({**DEFAULT_CONTEXT, "stage": stage, "model_version": "1", "challenger_version": "2"}, ACCOUNT)
+    assert config.registry_version is not None and config.registry_version.model_version == "000000000001"
+    assert config.challenger is not None and config.challenger.registry_version == read_version_file(
+        registry_version.CHALLENGER_VERSION_FILE)
+    # promoted: the challenger's version is the champion now, resolved as such, and the challenger cleared
+    resolve_model(stage, 2, REGION, registry_url)
+    promoted = load_config({**DEFAULT_CONTEXT, "stage": stage, "model_version": "2", "challenger_version": ""},
+                           ACCOUNT)
+    assert promoted.challenger is None and promoted.registry_version == config.challenger.registry_version

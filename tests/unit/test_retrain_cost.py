@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -12,7 +13,7 @@ from cdk_app.paths import REPO_ROOT
 from cdk_app.performance.cost import Modes, Prices, alarm_count, cost_table, project_modes
 from cdk_app.performance.retrain_cost import MEASURED_RUN_SECONDS, RetrainRun
 
-RETRAIN = {"collector": "true", "retrain_schedule": "cron(0 3 ? * MON *)"}
+RETRAIN: dict[str, Any] = {"collector": "true", "retrain_schedule": "cron(0 3 ? * MON *)"}
 
 
 def test_a_run_is_its_seconds_at_the_hourly_price_and_a_month_is_four_point_three_five_of_them() -> None:
