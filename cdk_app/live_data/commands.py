@@ -18,7 +18,7 @@ DEFAULT_INTERVAL_SECONDS = 60.0
 
 
 def collect(args: argparse.Namespace) -> int:
-    from cdk_app.cli import until_stopped
+    from cdk_app.command_line import until_stopped
     from cdk_app.live_data.blobs import LocalBlobs, open_blobs
     from cdk_app.live_data.collector import Collector
     from cdk_app.live_data.gbfs import FeedError, GbfsReader
