@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import requests
 from forecast_contract import HISTORY_HOURS, HORIZON_HOURS, HORIZON_KEYS
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 from streamlit.testing.v1 import AppTest
 from support import ab_history
 from support.ab_history import CHALLENGER_VERSION, CHAMPION_VERSION
@@ -373,12 +373,13 @@ def test_the_live_page_in_a_real_browser(live_api: str, tmp_path: Path) -> None:
         assert "Rivoli - Louvre" in tooltip.inner_text()
         page.mouse.click(x, y)  # picks the station
         page.get_by_text(f"Station {OPEN},").wait_for(timeout=60_000)
-        labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
-        assert labels == ["Bikes", "Mechanical", "E-bikes", "Free docks", *HORIZON_KEYS]
+        # Retrying assertions: while Streamlit reruns for the new station it may show the old elements beside the new
+        expect(page.locator('[data-testid="stMetricLabel"]')).to_have_text(
+            ["Bikes", "Mechanical", "E-bikes", "Free docks", *HORIZON_KEYS], timeout=30_000)
         values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
         assert values[:4] == [f"{count}", f"{count - electric}", f"{electric}", f"{CAPACITY - count}"]
         page.get_by_text("Past forecasts against what happened").wait_for(timeout=30_000)
-        assert page.locator('[data-testid="stVegaLiteChart"]').count() == 2
+        expect(page.locator('[data-testid="stVegaLiteChart"]')).to_have_count(2, timeout=30_000)
         # the picker still chooses, though the map keeps its selection
         page.locator('[data-testid="stSelectbox"] input').click()
         page.keyboard.type(NEW)
