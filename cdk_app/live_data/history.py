@@ -172,9 +172,9 @@ class History:
         return _versions(self.blobs.keys(f"forecasts/{hour_key(hour)}/"))
 
     def forecast_roles(self, hour: int) -> dict[str, str]:
-        """Role -> the model version that forecast `hour` in it. The forecasts are read only when the listing
+        """Role -> the model version that forecast `hour` in it: one listing, and the forecasts read only when it
         shows some, which happens when a poll cut short is done again; an hour's first look reads nothing."""
-        return {f.role: f.model_version for f in self.forecasts(hour)} if self.forecast_versions(hour) else {}
+        return {f.role: f.model_version for f in self.forecasts(hour)}
 
     def forecast_hours(self) -> list[int]:
         return sorted({hour_of_key(k.split("/")[1]) for k in self.blobs.keys("forecasts/")})

@@ -150,7 +150,8 @@ class ForecastService:
         self.cache, self.limiter, self.served = shared.cache, shared.limiter, shared.served
         self.source = source or (JsonStations(settings.stations_file) if settings.stations_file
                                  else SimulatedStations())
-        self.live = HistoryCache(History(open_blobs(settings.history, settings.region))) if settings.history else None
+        self.live = (HistoryCache(History(open_blobs(settings.history, settings.region)),
+                                  self.split.role if self.split else None) if settings.history else None)
         self.endpoint = self.sides[CHAMPION].state  # what /health's `endpoint` has always reported
 
     def client_address(self, request: Request) -> str:

@@ -6,13 +6,18 @@ in S3 it is fetched again at most every 30 s. A past hour never changes once the
 forecast or score never changes, so each is read once; a change costs latest.json, the current hour and what is new.
 Scores are kept without their per-station cases (comparison.Scoreboard): an hour's champion and challenger are
 paired as soon as they are read, and only the pairs' sums stay.
+
+In a serverless A/B the API sends each station to one side (web_api.variant_split), and a station's stored
+forecast comes from the same side, so its users see one model whether the page reads a stored forecast or asks
+`/predict`.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from forecast_contract import HISTORY_HOURS, HORIZON_HOURS
@@ -20,6 +25,7 @@ from forecast_contract import HISTORY_HOURS, HORIZON_HOURS
 from cdk_app.live_data.blobs import LocalBlobs
 from cdk_app.live_data.comparison import Scoreboard
 from cdk_app.live_data.history import (
+    CHALLENGER,
     CHAMPION,
     HOUR,
     LATEST_KEY,
@@ -38,17 +44,31 @@ PAST_HOURS = HISTORY_HOURS  # how far back past forecasts are compared with what
 class HistoryState:
     """One consistent view of the history as of its latest poll. `hour` is the hour that poll belongs to (named by
     its end, still under way); `readings` covers the PAST_HOURS completed hours before it and it, and `forecasts`
-    every forecast hour whose horizons fall in them, one forecast per hour."""
+    every forecast hour whose horizons fall in them, the champion's; in an A/B `challenger_forecasts` the
+    challenger's, served to the stations `role_of` sends to it."""
 
     latest: Latest
     hour: int
     readings: dict[int, dict[str, Reading]]
     forecasts: dict[int, CityForecast]
+    challenger_forecasts: dict[int, CityForecast] = field(default_factory=dict)
+    role_of: Callable[[str], str] | None = None
 
     def counts(self, code: str, end: int, hours: int = HISTORY_HOURS) -> list[float | None]:
         """The station's hourly counts for the `hours` hours ending at `end`, oldest first, None where missing."""
         found = (self.readings.get(end - HOUR * back, {}).get(code) for back in range(hours - 1, -1, -1))
         return [None if r is None else float(r.bikes) for r in found]
+
+    def forecast_of(self, hour: int, code: str) -> CityForecast | None:
+        """The forecast made at `hour` that this station's side serves, if it covers the station."""
+        challenger = self.challenger_forecasts.get(hour) if self.role_of and self.role_of(code) == CHALLENGER else None
+        made = challenger if challenger is not None and code in challenger.forecasts else self.forecasts.get(hour)
+        return made if made is not None and code in made.forecasts else None
+
+    def current_for(self, code: str) -> CityForecast | None:
+        """The current forecast this station's side serves (see `current_forecast`)."""
+        current = self.current_forecast
+        return None if current is None else self.forecast_of(current.hour, code)
 
     @property
     def current_forecast(self) -> CityForecast | None:
@@ -63,15 +83,17 @@ class HistoryState:
 class HistoryCache:
     """Thread-safe: one request refreshes while the others keep being served the previous state."""
 
-    def __init__(self, history: History) -> None:
+    def __init__(self, history: History, role_of: Callable[[str], str] | None = None) -> None:
+        """`role_of`: a serverless A/B's split, which side serves each station."""
         self.history = history
+        self.role_of = role_of
         self.check_every = 0.0 if isinstance(history.blobs, LocalBlobs) else S3_CHECK_SECONDS
         self._lock = threading.Lock()
         self._state: HistoryState | None = None
         self._seen: object = None  # latest.json's fingerprint when the state was read
         self._checked = float("-inf")
         self._hours: dict[int, dict[str, Reading]] = {}  # completed hours, read once
-        self._forecasts: dict[int, CityForecast] = {}  # forecast hours, read once
+        self._forecasts: dict[int, dict[str, CityForecast]] = {}  # forecast hours, read once: role -> forecast
         self._scoreboard = Scoreboard()  # every score, read once
         self._accuracy: tuple[object, dict[str, Any]] | None = None  # (fingerprint, accuracy then)
 
@@ -119,7 +141,9 @@ class HistoryCache:
             hour = hour_end(latest.feed_time)
             first = hour - PAST_HOURS * HOUR
             readings = {h: self._readings(h, hour) for h in range(first, hour + HOUR, HOUR)}
-            self._state = HistoryState(latest, hour, readings, self._forecasts_since(first - HORIZON_HOURS[-1] * HOUR))
+            made = self._forecasts_since(first - HORIZON_HOURS[-1] * HOUR)
+            self._state = HistoryState(latest, hour, readings, {h: f[CHAMPION] for h, f in made.items()},
+                                       {h: f[CHALLENGER] for h, f in made.items() if CHALLENGER in f}, self.role_of)
             self._hours = {h: r for h, r in self._hours.items() if h >= first}
         self._seen = fingerprint
 
@@ -132,14 +156,15 @@ class HistoryCache:
             self._hours[hour] = readings
         return readings
 
-    def _forecasts_since(self, first: int) -> dict[int, CityForecast]:
-        """When two models forecast the same hour, the champion's is served (a challenger's forecasts are for the
-        comparison), else the one covering more stations."""
+    def _forecasts_since(self, first: int) -> dict[int, dict[str, CityForecast]]:
+        """Each hour's champion forecast (without one, whatever covers the most stations stands in), and the
+        challenger's when there is one."""
         for hour in self.history.forecast_hours():
             if hour >= first and hour not in self._forecasts:
                 made = self.history.forecasts(hour)
                 if made:
-                    self._forecasts[hour] = max(made, key=lambda f: (f.role == CHAMPION, len(f.forecasts),
-                                                                     f.model_version))
+                    champion = max(made, key=lambda f: (f.role == CHAMPION, len(f.forecasts), f.model_version))
+                    self._forecasts[hour] = {CHAMPION: champion, **{f.role: f for f in made if f.role == CHALLENGER
+                                                                    and f is not champion}}
         self._forecasts = {h: f for h, f in self._forecasts.items() if h >= first}
         return dict(self._forecasts)

@@ -65,8 +65,10 @@ def forecasts(state: HistoryState) -> list[StoredForecast]:
     current = state.current_forecast
     if current is None:
         return []
-    return [_stored(current, code) for code in sorted(current.forecasts)
-            if not _closed(state.latest.readings.get(code))]
+    challenger = state.challenger_forecasts.get(current.hour)
+    codes = sorted({*current.forecasts, *(challenger.forecasts if challenger else ())})
+    served = ((code, state.current_for(code)) for code in codes if not _closed(state.latest.readings.get(code)))
+    return [_stored(forecast, code) for code, forecast in served if forecast is not None]
 
 
 def _status(reading: Reading | None, forecast: bool, needed: int, next_hour: int) -> tuple[ForecastStatus, str | None]:
@@ -85,8 +87,8 @@ def _status(reading: Reading | None, forecast: bool, needed: int, next_hour: int
 def station_forecast(state: HistoryState, code: str) -> StationForecast:
     history = state.counts(code, state.hour)
     needed = hours_needed(history)
-    current = state.current_forecast
-    stored = current is not None and code in current.forecasts
+    current = state.current_for(code)
+    stored = current is not None
     status, message = _status(state.latest.readings.get(code), stored, needed, state.hour)
     return StationForecast(station=station(state, code), history=history, last_hour=local_time(state.hour),
                            forecast=_stored(current, code) if current is not None and status == "forecast" else None,
@@ -99,8 +101,8 @@ def past_forecasts(state: HistoryState, code: str, hours: int) -> PastForecasts:
     observed = state.counts(code, state.hour - HOUR, hours)
 
     def forecast_for(target: int, ahead: int, horizon: str) -> float | None:
-        made = state.forecasts.get(target - ahead * HOUR)
-        return None if made is None or code not in made.forecasts else made.forecasts[code][horizon]
+        made = state.forecast_of(target - ahead * HOUR, code)
+        return None if made is None else made.forecasts[code][horizon]
 
     return PastForecasts(station_code=code, hours=[
         PastHour(hour=local_time(target), observed=count,

@@ -4,13 +4,27 @@ paired into the A/B comparison, the champion's forecast served."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from forecast_contract import HORIZON_KEYS
 from support import ab_history
-from support.live_history import FEED_TIME, LAST_COMPLETE, OPEN, STATIONS, poll, write_history
+from support.live_history import (
+    CLOSED,
+    FEED_TIME,
+    LAST_COMPLETE,
+    MODEL_B,
+    OPEN,
+    STALE,
+    STATIONS,
+    poll,
+    predicted,
+    write_history,
+)
 
 from cdk_app.live_data.blobs import LocalBlobs
-from cdk_app.live_data.history import History, hour_end, hour_key
+from cdk_app.live_data.history import CHALLENGER, CHAMPION, HOUR, History, hour_end, hour_key
+from cdk_app.web_api import live_stations
 from cdk_app.web_api.history_cache import HistoryCache
 
 
@@ -91,3 +105,31 @@ def test_the_champions_forecast_is_served_when_both_forecast(tmp_path: Path) -> 
     state = HistoryCache(history).state()
     assert state is not None and state.forecasts
     assert {f.model_version for f in state.forecasts.values()} == {ab_history.CHAMPION_VERSION}
+
+
+def test_in_a_split_each_station_is_served_its_own_sides_stored_forecasts(tmp_path: Path) -> None:
+    """What `/predict` gives a station, its stored forecasts give too: the challenger's for a challenger station
+    (the current one, and the past ones it made), the champion's for the others, and the champion's where the
+    challenger did not forecast the station."""
+    history = History(LocalBlobs(tmp_path / "history"))
+    write_history(history)
+    made = (LAST_COMPLETE, LAST_COMPLETE - HOUR)
+    for hour in made:  # the challenger forecast OPEN and STALE, one bike above the champion; not CLOSED
+        champion = next(f for f in history.forecasts(hour) if f.role == CHAMPION)
+        history.put_forecast(replace(champion, model_version="challenger-1", role=CHALLENGER, forecasts={
+            c: {k: v + 1 for k, v in p.items()} for c, p in champion.forecasts.items() if c != CLOSED}))
+    sides = {OPEN: CHALLENGER, STALE: CHAMPION, CLOSED: CHALLENGER}
+    state = HistoryCache(history, sides.__getitem__).state()
+    assert state is not None
+    served = {f.station_code: f for f in live_stations.forecasts(state)}
+    assert served[OPEN].model_version == "challenger-1" and served[STALE].model_version == MODEL_B
+    assert served[OPEN].predictions[HORIZON_KEYS[0]] == predicted(OPEN, LAST_COMPLETE, 1) + 1
+    assert served[STALE].predictions[HORIZON_KEYS[0]] == predicted(STALE, LAST_COMPLETE, 1)
+    detail = live_stations.station_forecast(state, OPEN).forecast
+    assert detail is not None and detail.model_version == "challenger-1"
+    assert state.forecast_of(LAST_COMPLETE, CLOSED) is state.forecasts[LAST_COMPLETE]  # the challenger lacks it
+    past = live_stations.past_forecasts(state, OPEN, 2).hours[-1]  # the last completed hour, made 1 hour before
+    assert past.forecasts[HORIZON_KEYS[0]] == predicted(OPEN, LAST_COMPLETE - HOUR, 1) + 1
+    without = HistoryCache(history).state()  # no split: the champion's everywhere
+    assert without is not None
+    assert {f.model_version for f in live_stations.forecasts(without)} == {MODEL_B}
