@@ -115,16 +115,18 @@ class Collector:
             report.notes.append(f"{what}: {len(forecast.forecasts)} stations by model {forecast.model_version}")
 
     def _score(self, completed: int, report: PollReport) -> None:
-        """A forecast is scored once its last horizon has been observed, by each model that made one."""
+        """A forecast is scored once its last horizon has been observed, by each model that made one; each case's
+        error is kept only where two models forecast the hour, the A/B's pairs."""
         made = completed - HORIZON_HOURS[-1] * HOUR
-        unscored = self.history.forecast_versions(made) - self.history.scored(made)
+        versions = self.history.forecast_versions(made)
+        unscored = versions - self.history.scored(made)
         if not unscored:
             return
         forecasts = [f for f in self.history.forecasts(made) if f.model_version in unscored]
         observed = {key: self.history.hour_readings(made + h * HOUR) for key, h in zip(HORIZON_KEYS, HORIZON_HOURS,
                                                                                           strict=True)}
         for forecast in forecasts:
-            score = score_forecast(forecast, observed)
+            score = score_forecast(forecast, observed, keep_cases=len(versions) > 1)
             self.history.put_score(score)
             report.notes.append(f"scored forecast {hour_key(made)} of model {forecast.model_version}: "
                                 f"{score.n[HORIZON_KEYS[0]]} cases")

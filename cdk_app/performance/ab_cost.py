@@ -7,7 +7,7 @@
 - The paired comparison: each hour the collector forecasts every station with the challenger too, one more
   invocation an hour. In serverless mode it is billed like the champion's (and the collector waits out the
   challenger's cold start as well); in real-time mode the instances are paid for already. It stores one more
-  forecast and one more score an hour.
+  forecast and one more score an hour, and both scores keep each station's error for the pairing.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from cdk_app.performance.money import usd
 
 HOURS_PER_MONTH = 730
 FORECAST_KB = 120  # a city forecast of ~1,500 stations, as the collector stores it (see cost.py)
-SCORE_KB = 76  # its score with each station's error at three horizons: measured with history.py on 1,500 stations
+SCORE_KB = 76  # each station's error at three horizons, in both models' scores: measured on 1,500 stations
 HOURLY_PUTS, HOURLY_GETS = 2, 1  # the forecast and its score written; the forecast read back to score it
 
 
@@ -51,7 +51,7 @@ class PairedComparison:
     retention_days: int
 
     def monthly(self) -> dict[str, float]:
-        stored_gb = self.retention_days * 24 * (FORECAST_KB + SCORE_KB) / 1024**2
+        stored_gb = self.retention_days * 24 * (FORECAST_KB + 2 * SCORE_KB) / 1024**2
         return {
             "endpoint": HOURS_PER_MONTH * (self.endpoint_gb_seconds * self.endpoint_per_gb_second + self.data_cost),
             "Lambda": HOURS_PER_MONTH * self.lambda_wait_s * self.lambda_memory_mb / 1024 * self.lambda_per_gb_second,

@@ -63,10 +63,10 @@ COLLECTOR_POLL_MS = 1500  # an estimate (no AWS here): two feed downloads, parsi
 POLL_PUTS, POLL_GETS = 3, 2  # LISTs bill as PUTs; DELETEs (the lease let go) are free
 HOURLY_PUTS, HOURLY_GETS = 6, 30
 # Measured with history.py on 1,500 stations: latest.json 366 KB and an hour's file 210 KB, both rewritten by
-# every poll (so kept 7 days as noncurrent versions); a forecast, about 120 KB an hour, estimated; its score, with
-# every station's error for an A/B's pairing, 76 KB.
+# every poll (so kept 7 days as noncurrent versions); a forecast, about 120 KB an hour, estimated (its score, a
+# few hundred bytes; in an A/B, each station's error too: ab_cost.py).
 POLL_OVERWRITE_KB = 576
-HISTORY_KB_PER_HOUR = 406
+HISTORY_KB_PER_HOUR = 330
 LAMBDA_FREE_REQUESTS, LAMBDA_FREE_GB_SECONDS = 1_000_000, 400_000
 
 

@@ -169,7 +169,9 @@ def test_live_accuracy_scores_every_observed_horizon_beside_persistence(thirty_h
                     totals[horizon][1] += abs(predicted[horizon] - actual)
                     totals[horizon][2] += abs(forecast.last_counts[code] - actual)
     assert version and totals["T+1h"][0] > 0
-    summary = accuracy(history.scores())["by_model_version"]
+    scores = history.scores()
+    assert scores and all(s.case_errors is None for s in scores)  # one model an hour: nothing to pair, only sums kept
+    summary = accuracy(scores)["by_model_version"]
     assert list(summary) == [version]
     for horizon, (n, error, persistence) in totals.items():
         assert summary[version][horizon]["n"] == n

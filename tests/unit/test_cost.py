@@ -209,8 +209,8 @@ def test_the_collectors_usage_by_hand() -> None:
     assert usage["Lambda"] == pytest.approx(730 * 1e-6 + 2190 * 1e-5)
     # PUTs and LISTs: 730 polls x 3 + 730 hours x 6; GETs: 730 x 2 + 730 x 30
     assert usage["S3 requests"] == pytest.approx(6570 * 1e-5 + 23_360 * 1e-6)
-    # 10 days x 24 h x 406 KB of history, and 24 polls a day x 7 days x 576 KB overwritten
-    assert usage["S3 storage"] == pytest.approx((97_440 + 96_768) / 1024**2 * 0.02)
+    # 10 days x 24 h x 330 KB of history, and 24 polls a day x 7 days x 576 KB overwritten
+    assert usage["S3 storage"] == pytest.approx((79_200 + 96_768) / 1024**2 * 0.02)
     # 730 batches of 0.5 s x 2 GB x $0.001, and 1 GB of data each at $0.016
     assert usage["endpoint"] == pytest.approx(730 * (0.001 + 0.016))
 
@@ -254,7 +254,7 @@ def test_cost_prints_the_collector_by_interval_and_includes_it_with_the_flag(tmp
     # Hourly polls, at the default us-east-1 prices: 730 polls of 1 s and 730 hourly waits of 2.1 s, at 1 GB arm64
     lambda_ = 730 * 0.20 / 1e6 + 730 * 3.1 * 0.0000133334
     requests = (730 * 3 + 730 * 6) * 0.005 / 1000 + (730 * 2 + 730 * 30) * 0.0004 / 1000
-    storage = (400 * 24 * 406 + 24 * 7 * 576) / 1024**2 * 0.023  # cdk.json keeps 400 days
+    storage = (400 * 24 * 330 + 24 * 7 * 576) / 1024**2 * 0.023  # cdk.json keeps 400 days
     endpoint = 730 * 0.1 * 1 * 0.001  # 100 ms at 1 GB, $0.001/GB-s
     assert rows["60"][1:] == [f"${v:.4f}" for v in (lambda_, requests, storage, endpoint, 0.10,
                                                       lambda_ + requests + storage + endpoint + 0.10)]
@@ -273,8 +273,8 @@ def test_the_paired_comparison_by_hand() -> None:
     parts = paired.monthly()
     assert parts["endpoint"] == pytest.approx(730 * (0.4 * 0.001 + 0.002))  # one more all-station call an hour
     assert parts["Lambda"] == pytest.approx(730 * 3.0 * 0.5 * 1e-5)  # the collector waits for it at 0.5 GB
-    # a forecast and a score written and the forecast read back, an hour; both kept 10 days
-    assert parts["S3"] == pytest.approx(730 * (2e-5 + 1e-6) + 10 * 24 * (FORECAST_KB + SCORE_KB) / 1024**2 * 0.02)
+    # a forecast and a score written and the forecast read back, an hour; the forecast and both models' cases kept
+    assert parts["S3"] == pytest.approx(730 * (2e-5 + 1e-6) + 10 * 24 * (FORECAST_KB + 2 * SCORE_KB) / 1024**2 * 0.02)
 
 
 def test_an_ab_adds_its_standing_and_its_comparison_to_every_mode(tmp_path: Path) -> None:
@@ -285,7 +285,7 @@ def test_an_ab_adds_its_standing_and_its_comparison_to_every_mode(tmp_path: Path
     assert plain.returncode == 0 and ab.returncode == 0, plain.stderr + ab.stderr
     added = [float(after.strip("$").replace(",", "")) - float(before.strip("$").replace(",", ""))
              for before, after in zip(cost_row(plain.stdout, "0")[1:], cost_row(ab.stdout, "0")[1:], strict=True)]
-    storage = 400 * 24 * (FORECAST_KB + SCORE_KB) / 1024**2 * 0.023 + 730 * (2 * 0.005 + 0.0004) / 1000
+    storage = 400 * 24 * (FORECAST_KB + 2 * SCORE_KB) / 1024**2 * 0.023 + 730 * (2 * 0.005 + 0.0004) / 1000
     waits = 730 * 0.0000133334  # at 1 GB: the cold start (2 s) and the batch (0.1 s) on serverless, the batch alone
     serverless = 4 * 0.10 + 730 * 0.1 * 0.001 + waits * 2.1 + storage  # its 4 alarms, its hourly batch at 1 GB
     # a quarter of a 2-4 fleet is 1 instance at $1/h (RealtimeSettings.share), its 5 alarms; the batch is paid for
