@@ -50,7 +50,9 @@ PROJECT = "velib-forecast"
 VARIANT_NAME = "AllTraffic"  # the endpoint's one production variant, as metrics and InvokeEndpoint name it
 CHAMPION_VARIANT = "Champion"  # real-time with a challenger: the two production variants of the one endpoint
 CHALLENGER_VARIANT = "Challenger"
-CHAMPION, CHALLENGER = "champion", "challenger"  # the roles, as the history stores them and the API shows them
+# The roles, as the history stores them and the API shows them: cdk_app.live_data.history's own, repeated here
+# because synth never imports the live-data package (tests/unit/test_config.py checks they agree).
+CHAMPION, CHALLENGER = "champion", "challenger"
 LOCAL_STAGE = "local"  # the name `serve` answers to is the endpoint name of this stage
 _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -478,12 +480,19 @@ def _registry_version(get: Callable[[str], Any], stage: str, region: str, accoun
         raise ConfigError(f"context key 'model_version': {problem}") from None
 
 
-def _challenger_weight(value: Any) -> float:
+def parse_share(value: Any) -> float | None:
+    """A challenger's weight, strictly between 0 and 1, from a number or its text; None when it is not one. The one
+    rule for cdk.json, the API's and `up`'s flags and the split itself, each of which names its own key."""
     try:
         weight = float(value)
     except (TypeError, ValueError):
-        weight = math.nan
-    if isinstance(value, bool) or not 0 < weight < 1:  # nan fails both comparisons
+        return None
+    return None if isinstance(value, bool) or not 0 < weight < 1 else weight  # nan fails both comparisons
+
+
+def _challenger_weight(value: Any) -> float:
+    weight = parse_share(value)
+    if weight is None:
         raise _fail("challenger_weight", "a number strictly between 0 and 1 (the challenger's share)", value)
     return weight
 

@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdk_app.deployment.config import CHALLENGER, CHAMPION
+from cdk_app.deployment.config import CHALLENGER, CHAMPION, parse_share
 
 DEFAULT_CHALLENGER_WEIGHT = 0.1  # as cdk.json's challenger_weight
 _POINTS = 2**64
@@ -28,11 +28,8 @@ def station_point(station_code: str) -> float:
 
 def challenger_weight(text: str) -> float:
     """The `--challenger-weight` flag: the share of stations on the challenger, strictly between 0 and 1."""
-    try:
-        weight = float(text)
-    except ValueError:
-        weight = float("nan")
-    if not 0 < weight < 1:
+    weight = parse_share(text)
+    if weight is None:
         raise ValueError(f"--challenger-weight: must be a number strictly between 0 and 1, got {text!r}")
     return weight
 
@@ -42,7 +39,7 @@ class VariantSplit:
     challenger_weight: float
 
     def __post_init__(self) -> None:
-        if not 0 < self.challenger_weight < 1:
+        if parse_share(self.challenger_weight) is None:
             raise ValueError(f"challenger_weight: must lie strictly between 0 and 1, got {self.challenger_weight}")
 
     def role(self, station_code: str) -> str:

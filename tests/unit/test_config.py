@@ -311,3 +311,11 @@ def test_the_champion_compared_is_the_artifacts_folder_deployed(challenger_dir: 
     (incomplete / "config.json").unlink()
     with pytest.raises(ConfigError, match=r"^context key 'artifacts_dir': config\.json: missing"):
         config_with(artifacts_dir=str(incomplete), challenger_version=str(challenger_dir))
+
+
+def test_the_roles_are_the_historys_own() -> None:
+    """config.py repeats them because synth never imports the live-data package; a history and an API must agree."""
+    from cdk_app.deployment import config
+    from cdk_app.live_data import history
+
+    assert (config.CHAMPION, config.CHALLENGER) == (history.CHAMPION, history.CHALLENGER)
